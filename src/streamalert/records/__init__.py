@@ -1,0 +1,18 @@
+"""Every record streamalert reads or writes, as pydantic models (SPEC §3, §5.2)."""
+
+from streamalert.records.alerts import AlertConfig, AlertKind, Channel
+from streamalert.records.inputs import AudienceSize, DeliveryResult, SourceEvents, pipeline_event_adapter
+from streamalert.records.outputs import AlertFired, DeadLetter, DeliveryAttempt
+
+__all__ = [
+    "AlertConfig",
+    "AlertFired",
+    "AlertKind",
+    "AudienceSize",
+    "Channel",
+    "DeadLetter",
+    "DeliveryAttempt",
+    "DeliveryResult",
+    "SourceEvents",
+    "pipeline_event_adapter",
+]

@@ -1,0 +1,192 @@
+"""Alert configurations (SPEC §2, §5.2): what is watched, how strictly, and who is told."""
+
+from __future__ import annotations
+
+import ipaddress
+from datetime import datetime
+from decimal import Decimal
+from typing import Annotated, Any, Literal
+from urllib.parse import urlsplit
+
+from pydantic import EmailStr, Field, StringConstraints, ValidationInfo, field_validator, model_validator
+
+from streamalert.records.common import Id, Percent, StrictRecord, Timestamp
+
+AlertKind = Literal[
+    "source_volume",
+    "destination_delivery_rate",
+    "mapping_delivery_rate",
+    "activation_volume",
+    "audience_size",
+]
+ALERT_KINDS: tuple[AlertKind, ...] = AlertKind.__args__  # type: ignore[attr-defined]
+
+RATE_KINDS: frozenset[str] = frozenset({"destination_delivery_rate", "mapping_delivery_rate"})
+"""Kinds that compare a success rate with the threshold; the others compare a change."""
+
+SUBJECT_FIELDS = ("source_id", "destination_id", "mapping_id", "audience_id")
+REQUIRED_SUBJECTS: dict[str, tuple[str, ...]] = {
+    "source_volume": ("source_id",),
+    "destination_delivery_rate": ("destination_id",),
+    "mapping_delivery_rate": ("mapping_id",),
+    "activation_volume": ("audience_id", "destination_id"),
+    "audience_size": ("audience_id",),
+}
+ALLOWED_SUBJECTS: dict[str, tuple[str, ...]] = {
+    "source_volume": ("source_id",),
+    "destination_delivery_rate": ("destination_id", "source_id"),
+    "mapping_delivery_rate": ("mapping_id", "source_id", "destination_id"),
+    "activation_volume": ("audience_id", "destination_id"),
+    "audience_size": ("audience_id", "destination_id"),
+}
+DEFAULT_NAMES: dict[str, str] = {
+    "source_volume": "Source volume change",
+    "destination_delivery_rate": "Destination delivery success rate",
+    "mapping_delivery_rate": "Reverse ETL mapping delivery success rate",
+    "activation_volume": "Audience activation volume change",
+    "audience_size": "Audience size change",
+}
+
+SLACK_HOSTS = frozenset({"hooks.slack.com"})
+
+
+def host_allowed(host: str, allow: list[str]) -> bool:
+    """True when `host` is named in the operator's allow list, by name or by CIDR."""
+    host = host.lower().strip("[]")
+    for entry in allow:
+        entry = entry.lower()
+        if host == entry:
+            return True
+        try:
+            if ipaddress.ip_address(host) in ipaddress.ip_network(entry, strict=False):
+                return True
+        except ValueError:
+            continue
+    return False
+
+
+def check_webhook_url(url: str, vendor_hosts: frozenset[str], allow: list[str]) -> str:
+    """Config-time webhook rule (SPEC §4): https on the vendor's host, unless the host is allowed."""
+    parts = urlsplit(url)
+    if parts.scheme not in ("https", "http") or not parts.hostname:
+        raise ValueError("must be an absolute https URL")
+    if host_allowed(parts.hostname, allow):
+        return url
+    if parts.scheme != "https":
+        raise ValueError("must use https")
+    if parts.hostname.lower() not in vendor_hosts:
+        raise ValueError(f"host must be {' or '.join(sorted(vendor_hosts))}")
+    if parts.port not in (None, 443):
+        raise ValueError("must use the default https port")
+    return url
+
+
+def _webhook_allow(info: ValidationInfo) -> list[str] | None:
+    """The operator's allow list when validating a request; None when reading the system of record."""
+    context: Any = info.context
+    if isinstance(context, dict) and "webhook_allow" in context:
+        return list(context["webhook_allow"])
+    return None
+
+
+class EmailChannel(StrictRecord):
+    type: Literal["email"]
+    address: EmailStr
+
+
+class SlackChannel(StrictRecord):
+    type: Literal["slack"]
+    webhook_url: Annotated[str, StringConstraints(max_length=2048)]
+    channel: Annotated[str, StringConstraints(min_length=1, max_length=80)]
+
+    @field_validator("webhook_url")
+    @classmethod
+    def _guard(cls, value: str, info: ValidationInfo) -> str:
+        allow = _webhook_allow(info)
+        return value if allow is None else check_webhook_url(value, SLACK_HOSTS, allow)
+
+
+class SlackWorkflowChannel(StrictRecord):
+    type: Literal["slack_workflow"]
+    webhook_url: Annotated[str, StringConstraints(max_length=2048)]
+
+    @field_validator("webhook_url")
+    @classmethod
+    def _guard(cls, value: str, info: ValidationInfo) -> str:
+        allow = _webhook_allow(info)
+        return value if allow is None else check_webhook_url(value, SLACK_HOSTS, allow)
+
+
+class PagerDutyChannel(StrictRecord):
+    type: Literal["pagerduty"]
+    integration_key: Annotated[
+        str, StringConstraints(min_length=32, max_length=32, pattern=r"^[A-Za-z0-9]+$")
+    ]
+
+
+class InAppChannel(StrictRecord):
+    type: Literal["in_app"]
+
+
+Channel = Annotated[
+    EmailChannel | SlackChannel | SlackWorkflowChannel | PagerDutyChannel | InAppChannel,
+    Field(discriminator="type"),
+]
+ChannelType = Literal["email", "slack", "slack_workflow", "pagerduty", "in_app"]
+
+
+class Creator(StrictRecord):
+    user_id: Id
+    name: Annotated[str, StringConstraints(min_length=1, max_length=200)]
+
+
+Threshold = Annotated[Percent, Field(gt=Decimal(0), max_digits=12, decimal_places=6)]
+AlertName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+
+
+def check_subjects_and_threshold(kind: str, threshold: Decimal, subjects: dict[str, str | None]) -> None:
+    """Raise ValueError naming the offending field when the kind's rules are broken."""
+    for field in REQUIRED_SUBJECTS[kind]:
+        if not subjects.get(field):
+            raise ValueError(f"{field} is required for kind {kind}")
+    for field in SUBJECT_FIELDS:
+        if subjects.get(field) and field not in ALLOWED_SUBJECTS[kind]:
+            raise ValueError(f"{field} does not apply to kind {kind}")
+    if kind in RATE_KINDS and threshold > 100:
+        raise ValueError("threshold_pct of a rate alert must be at most 100")
+
+
+class AlertConfig(StrictRecord):
+    """One alert as held in `alert-configs` (key = id) and returned by the API (masked)."""
+
+    id: Id
+    workspace_id: Id
+    kind: AlertKind
+    name: AlertName
+    threshold_pct: Threshold
+    source_id: Id | None = None
+    destination_id: Id | None = None
+    mapping_id: Id | None = None
+    audience_id: Id | None = None
+    enabled: bool = True
+    channels: Annotated[list[Channel], Field(min_length=1, max_length=20)]
+    created_by: Creator
+    created_at: Timestamp
+    updated_at: Timestamp
+    version: Annotated[int, Field(ge=1)] = 1
+
+    @model_validator(mode="after")
+    def _kind_rules(self) -> AlertConfig:
+        check_subjects_and_threshold(
+            self.kind, self.threshold_pct, {field: getattr(self, field) for field in SUBJECT_FIELDS}
+        )
+        return self
+
+    @property
+    def subject(self) -> dict[str, str]:
+        return {field: value for field in SUBJECT_FIELDS if (value := getattr(self, field))}
+
+    def touched(self, now: datetime, **changes: Any) -> AlertConfig:
+        """A new version of this alert with `changes` applied, validated again."""
+        data = self.model_dump() | changes | {"updated_at": now, "version": self.version + 1}
+        return AlertConfig.model_validate(data)

@@ -1,0 +1,76 @@
+"""The records producers publish (SPEC §3.1): pipeline events and delivery results."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import Field, TypeAdapter, model_validator
+
+from streamalert.records.common import Count, Id, Record, Timestamp
+
+
+class SourceEvents(Record):
+    """Events received by a source: one record per event, or a pre-aggregated count."""
+
+    type: Literal["source_events"]
+    workspace_id: Id
+    source_id: Id
+    timestamp: Timestamp
+    count: Annotated[Count, Field(ge=1)] = 1
+
+    @property
+    def subject_key(self) -> str:
+        return self.source_id
+
+
+class AudienceSize(Record):
+    """A gauge: the audience's size at `timestamp`, optionally as synced to one destination."""
+
+    type: Literal["audience_size"]
+    workspace_id: Id
+    audience_id: Id
+    destination_id: Id | None = None
+    timestamp: Timestamp
+    size: Annotated[Count, Field(ge=0)]
+
+    @property
+    def subject_key(self) -> str:
+        return self.audience_id
+
+
+PipelineEvent = Annotated[SourceEvents | AudienceSize, Field(discriminator="type")]
+pipeline_event_adapter: TypeAdapter[SourceEvents | AudienceSize] = TypeAdapter(PipelineEvent)
+
+
+class DeliveryResult(Record):
+    """Outcomes of deliveries to a destination, through a reverse-ETL mapping, or of an audience."""
+
+    workspace_id: Id
+    kind: Literal["destination", "mapping", "activation"]
+    source_id: Id | None = None
+    destination_id: Id
+    mapping_id: Id | None = None
+    audience_id: Id | None = None
+    timestamp: Timestamp
+    delivered: Annotated[Count, Field(ge=0)]
+    failed: Annotated[Count, Field(ge=0)]
+
+    @model_validator(mode="after")
+    def _check(self) -> DeliveryResult:
+        if self.delivered == 0 and self.failed == 0:
+            raise ValueError("delivered and failed are both 0")
+        if self.kind == "mapping" and self.mapping_id is None:
+            raise ValueError("mapping_id is required when kind is mapping")
+        if self.kind == "activation" and self.audience_id is None:
+            raise ValueError("audience_id is required when kind is activation")
+        return self
+
+    @property
+    def subject_key(self) -> str:
+        if self.kind == "mapping":
+            assert self.mapping_id is not None
+            return self.mapping_id
+        if self.kind == "activation":
+            assert self.audience_id is not None
+            return self.audience_id
+        return self.destination_id

@@ -1,0 +1,107 @@
+"""Records streamalert writes: alert-fired events, delivery attempts, dead letters (SPEC §3.3-3.5)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import Field
+
+from streamalert.records.alerts import AlertKind, ChannelType
+from streamalert.records.common import Id, Percent, StrictRecord, Timestamp
+
+ALERT_FIRED_SCHEMA = "streamalert.alert-fired/v1"
+
+
+class Window(StrictRecord):
+    start: Timestamp
+    end: Timestamp
+
+
+class Subject(StrictRecord):
+    source_id: Id | None = None
+    destination_id: Id | None = None
+    mapping_id: Id | None = None
+    audience_id: Id | None = None
+
+
+class ChangeObserved(StrictRecord):
+    """A volume or size compared between the current and the baseline window."""
+
+    current: int
+    baseline: int
+    change_pct: Percent
+
+
+class RateObserved(StrictRecord):
+    """Delivery outcomes in the current window."""
+
+    delivered: int
+    failed: int
+    success_rate_pct: Percent
+
+
+class AlertFired(StrictRecord):
+    """One state transition of one alert: the downstream contract of `alert-fired` (key = alert id).
+
+    Holds no secret: channels are not part of it.
+    """
+
+    schema_: Literal["streamalert.alert-fired/v1"] = Field(ALERT_FIRED_SCHEMA, alias="schema")
+    event_id: str
+    alert_id: Id
+    workspace_id: Id
+    kind: AlertKind
+    name: str
+    state: Literal["firing", "resolved"]
+    threshold_pct: Percent
+    subject: Subject
+    window: Window
+    baseline_window: Window
+    observed: ChangeObserved | RateObserved
+    occurred_at: Timestamp
+    summary: str
+
+    model_config = StrictRecord.model_config | {"populate_by_name": True}
+
+
+class MaskedTarget(StrictRecord):
+    type: ChannelType
+    target: str
+
+
+class DeliveryAttempt(StrictRecord):
+    """One attempt to deliver one alert-fired event to one channel (`deliveries`)."""
+
+    event_id: str
+    alert_id: Id
+    channel: MaskedTarget
+    attempt: Annotated[int, Field(ge=1)]
+    outcome: Literal["delivered", "retrying", "failed"]
+    status_code: int | None = None
+    error: str | None = None
+    at: Timestamp
+
+
+class DeadLetter(StrictRecord):
+    """An input record that could not be used, with where it came from and why (`dead-letter`)."""
+
+    topic: str
+    partition: int
+    offset: int
+    reason: str
+    raw: str | None = Field(description="the record's value as UTF-8 text (base64 when raw_encoding says so)")
+    raw_encoding: Literal["utf-8", "base64"] = "utf-8"
+    key: str | None = None
+
+
+__all__ = [
+    "ALERT_FIRED_SCHEMA",
+    "AlertFired",
+    "ChangeObserved",
+    "DeadLetter",
+    "DeliveryAttempt",
+    "MaskedTarget",
+    "RateObserved",
+    "Subject",
+    "Window",
+]
