@@ -1,0 +1,16 @@
+# The streamalert worker. Build: docker build -t streamalert .
+FROM python:3.11-slim
+WORKDIR /app
+ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1
+COPY pyproject.toml constraints.txt README.md ./
+COPY src ./src
+RUN pip install --no-cache-dir -c constraints.txt . \
+ && useradd --create-home --uid 10001 streamalert \
+ && mkdir -p /var/lib/streamalert && chown streamalert /var/lib/streamalert
+USER streamalert
+ENV STREAMALERT_DATA_DIR=/var/lib/streamalert/data \
+    STREAMALERT_TOKENS_FILE=/var/lib/streamalert/tokens.json
+EXPOSE 6066
+HEALTHCHECK --interval=10s --timeout=3s CMD python -c "import urllib.request; urllib.request.urlopen('http://127.0.0.1:6066/healthz')"
+ENTRYPOINT ["streamalert"]
+CMD ["worker"]

@@ -1,0 +1,54 @@
+# The README's two commands: `make demo` and `make test`.
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+KAFKA  := $(PYTHON) deploy/kafka-local/kafka_local.py
+
+.PHONY: install test unit lint format demo kafka-fetch kafka-start kafka-stop kafka-status schemas clean
+
+$(VENV)/.installed: pyproject.toml constraints.txt
+	@command -v $(PYTHON) >/dev/null || { echo "$(PYTHON) not found: install Python 3.11+"; exit 1; }
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -c constraints.txt -e '.[test]'
+	@touch $@
+
+install: $(VENV)/.installed
+
+kafka-fetch:
+	$(KAFKA) fetch
+
+kafka-start:
+	$(KAFKA) start
+
+kafka-stop:
+	$(KAFKA) stop
+
+kafka-status:
+	$(KAFKA) status
+
+lint: install
+	$(BIN)/ruff check src tests
+	$(BIN)/ruff format --check src tests
+
+format: install
+	$(BIN)/ruff check --fix src tests
+	$(BIN)/ruff format src tests
+
+## make test: install, fetch the Kafka jars, start the local broker, run every test.
+test: install kafka-start lint
+	$(BIN)/pytest $(PYTEST_ARGS)
+
+## make unit: the tests that need no broker.
+unit: install
+	$(BIN)/pytest -m "not kafka" $(PYTEST_ARGS)
+
+## make demo: the local broker and a worker in the foreground; Ctrl-C stops both.
+demo: install
+	@PYTHON=$(PYTHON) BIN=$(BIN) bash scripts/demo.sh
+
+schemas: install
+	$(BIN)/streamalert schemas --out schemas
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache

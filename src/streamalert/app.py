@@ -1,0 +1,102 @@
+"""The Faust app and everything wired into it: one obvious place.
+
+Data flow: producers → `pipeline-events` / `delivery-results` → ingest (validate, count)
+→ evaluation → `alert-fired` → notifier → channels. Configuration comes from
+`alert-configs`. The HTTP API runs in the same worker.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, cast
+
+import faust
+from mode import ServiceT
+
+from streamalert.settings import Settings, get_settings
+from streamalert.topics import topic_name
+from streamalert.web.readiness import Readiness
+
+
+@dataclass
+class Topics:
+    pipeline_events: faust.TopicT
+    delivery_results: faust.TopicT
+    alert_configs: faust.TopicT
+    alert_fired: faust.TopicT
+    deliveries: faust.TopicT
+    dead_letter: faust.TopicT
+
+
+@dataclass
+class StreamAlert:
+    """The running pieces of one worker, handed to each part that registers agents or routes."""
+
+    settings: Settings
+    app: faust.App
+    topics: Topics
+    readiness: Readiness = field(default_factory=Readiness)
+
+
+def create_faust_app(settings: Settings) -> faust.App:
+    return faust.App(
+        settings.app_id,
+        broker=settings.broker,
+        store=settings.store,
+        datadir=str(settings.data_dir),
+        topic_partitions=settings.partitions,
+        # Records are JSON validated by pydantic; Faust only moves bytes.
+        key_serializer="raw",
+        value_serializer="raw",
+        consumer_auto_offset_reset="earliest",
+        # Our own aiohttp server (streamalert.web) answers HTTP; Faust's debug pages stay off.
+        web_enabled=False,
+        # Shutdown and rebalance without draining in-flight buffers first: they are re-read.
+        stream_wait_empty=False,
+        broker_session_timeout=30.0,
+        broker_heartbeat_interval=3.0,
+        autodiscover=False,
+    )
+
+
+def raw_topic(app: faust.App, name: str, settings: Settings, **options: Any) -> faust.TopicT:
+    return app.topic(
+        topic_name(settings, name),
+        key_type=bytes,
+        value_type=bytes,
+        key_serializer="raw",
+        value_serializer="raw",
+        partitions=settings.partitions,
+        **options,
+    )
+
+
+def build(settings: Settings | None = None) -> StreamAlert:
+    """Create the app, its topics and every agent, service and route."""
+    settings = settings or get_settings()
+    app = create_faust_app(settings)
+    topics = Topics(
+        pipeline_events=raw_topic(app, "pipeline-events", settings),
+        delivery_results=raw_topic(app, "delivery-results", settings),
+        alert_configs=raw_topic(app, "alert-configs", settings),
+        alert_fired=raw_topic(app, "alert-fired", settings),
+        deliveries=raw_topic(app, "deliveries", settings),
+        dead_letter=raw_topic(app, "dead-letter", settings),
+    )
+    wiring = StreamAlert(settings=settings, app=app, topics=topics)
+
+    # Imported here so that each part registers against this app instance.
+    from streamalert.ingest.agents import register_ingest
+    from streamalert.web.server import WebServer
+
+    register_ingest(wiring)
+    wiring.readiness.add("partitions_recovered", lambda: partitions_recovered(app))
+    app.service(cast(type[ServiceT], WebServer(wiring)))
+    return wiring
+
+
+def partitions_recovered(app: faust.App) -> bool:
+    """True once this worker holds an assignment and its tables have caught up."""
+    if app.rebalancing or not app.tables.recovery.completed.is_set():
+        return False
+    return bool(app.consumer.assignment())

@@ -1,0 +1,1 @@
+"""Counting: hourly buckets per subject, by event time."""

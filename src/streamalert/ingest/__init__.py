@@ -1,0 +1,1 @@
+"""Ingest: validate input records, reject the unusable ones to dead-letter, hand the rest on."""

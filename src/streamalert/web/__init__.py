@@ -1,0 +1,1 @@
+"""The worker's HTTP server: health, readiness, and (later) the API and UI."""

@@ -1,0 +1,61 @@
+"""An aiohttp server run as a service of the Faust app, up before tables recover.
+
+It starts early on purpose: `/healthz` must answer during a long recovery so that
+an orchestrator does not kill a worker that is busy catching up, while `/readyz`
+says not ready until it has.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING
+
+from aiohttp import web
+from mode import Service
+
+from streamalert import __version__
+from streamalert.web.responses import json_response
+
+if TYPE_CHECKING:
+    from streamalert.app import StreamAlert
+
+log = logging.getLogger(__name__)
+
+WIRING_KEY: web.AppKey[StreamAlert] = web.AppKey("streamalert", object)  # type: ignore[arg-type]
+
+
+def create_web_app(wiring: StreamAlert) -> web.Application:
+    application = web.Application()
+    application[WIRING_KEY] = wiring
+    application.router.add_get("/healthz", healthz)
+    application.router.add_get("/readyz", readyz)
+    return application
+
+
+async def healthz(request: web.Request) -> web.Response:
+    return json_response({"status": "ok", "version": __version__})
+
+
+async def readyz(request: web.Request) -> web.Response:
+    checks = request.app[WIRING_KEY].readiness.check()
+    ready = all(checks.values())
+    return json_response({"ready": ready, "checks": checks}, status=200 if ready else 503)
+
+
+class WebServer(Service):
+    def __init__(self, wiring: StreamAlert) -> None:
+        super().__init__()
+        self.wiring = wiring
+        self._runner: web.AppRunner | None = None
+
+    async def on_start(self) -> None:
+        settings = self.wiring.settings
+        self._runner = web.AppRunner(create_web_app(self.wiring), access_log=None)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, settings.web_bind, settings.web_port)
+        await site.start()
+        log.info("HTTP API listening on http://%s:%d", settings.web_bind, settings.web_port)
+
+    async def on_stop(self) -> None:
+        if self._runner is not None:
+            await self._runner.cleanup()

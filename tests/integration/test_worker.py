@@ -1,0 +1,116 @@
+"""A real `streamalert worker` process against the real broker."""
+
+from __future__ import annotations
+
+import orjson
+from aiokafka.admin import AIOKafkaAdminClient
+from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
+
+from tests.support import WorkerProcess, consume, http_get, produce
+
+CATALOGUE = [
+    "pipeline-events",
+    "delivery-results",
+    "alert-configs",
+    "alert-fired",
+    "deliveries",
+    "dead-letter",
+]
+
+
+def test_health_and_readiness(module_worker: WorkerProcess) -> None:
+    assert http_get(f"{module_worker.url}/healthz") == (200, {"status": "ok", "version": "0.1.0"})
+    status, body = http_get(f"{module_worker.url}/readyz")
+    assert status == 200
+    assert body["ready"] is True
+    assert body["checks"]["partitions_recovered"] is True
+
+
+async def test_worker_creates_the_topic_catalogue(module_worker: WorkerProcess, kafka_bootstrap: str) -> None:
+    names = [f"{module_worker.prefix}.{name}" for name in CATALOGUE]
+    admin = AIOKafkaAdminClient(bootstrap_servers=kafka_bootstrap)
+    await admin.start()
+    try:
+        described = {t["topic"]: t for t in await admin.describe_topics(names)}
+        configs = await admin.describe_configs(
+            [ConfigResource(ConfigResourceType.TOPIC, f"{module_worker.prefix}.{n}") for n in CATALOGUE]
+        )
+    finally:
+        await admin.close()
+    for name in names:
+        assert described[name]["error_code"] == 0, name
+        assert len(described[name]["partitions"]) == 4, name
+    settings = {
+        resource[3]: {entry[0]: entry[1] for entry in resource[4]}
+        for response in configs
+        for resource in response.resources
+    }
+    assert settings[f"{module_worker.prefix}.alert-configs"]["cleanup.policy"] == "compact"
+    assert settings[f"{module_worker.prefix}.pipeline-events"]["cleanup.policy"] == "delete"
+    assert int(settings[f"{module_worker.prefix}.pipeline-events"]["retention.ms"]) >= 3 * 24 * 3_600_000
+
+
+async def test_unusable_records_round_trip_to_dead_letter(
+    module_worker: WorkerProcess, kafka_bootstrap: str, unique: str
+) -> None:
+    from datetime import UTC, datetime
+
+    prefix = module_worker.prefix
+    source = f"{unique}-src"
+    now = datetime.now(UTC).isoformat()
+
+    def event(**change: object) -> bytes:
+        record = {"type": "source_events", "workspace_id": unique, "source_id": source, "timestamp": now}
+        return orjson.dumps(record | change)
+
+    # All on one key, hence one partition, in order: the last (bad) record proves
+    # the worker has been through every record before it.
+    records: list[tuple[bytes | None, bytes | None]] = [
+        (source.encode(), event()),
+        (source.encode(), b"{broken"),
+        (source.encode(), event(count=25)),
+        (f"{unique}-other".encode(), event()),
+        (source.encode(), event(timestamp=1_000)),
+        (source.encode(), event(count=0)),
+    ]
+    await produce(kafka_bootstrap, f"{prefix}.pipeline-events", records)
+    await produce(
+        kafka_bootstrap,
+        f"{prefix}.delivery-results",
+        [(b"dest", orjson.dumps({"workspace_id": unique, "kind": "destination", "timestamp": now}))],
+    )
+
+    def ours(found: list) -> list[dict]:
+        return [orjson.loads(r.value) for r in found if r.key and r.key.decode().startswith(unique)]
+
+    found = await consume(
+        kafka_bootstrap, f"{prefix}.dead-letter", lambda found: len(ours(found)) >= 4, timeout=60
+    )
+    # The worker reads a partition in order: with the last bad record of `source` in, the
+    # good records before it have been through and none of them was rejected.
+    letters = ours(found)
+    reasons = sorted(letter["reason"] for letter in letters)
+    assert len(reasons) == 4, reasons
+    assert reasons[0] == "count: Input should be greater than or equal to 1"
+    assert reasons[1].startswith(f"key '{unique}-other' does not match the record's subject id '{source}'")
+    assert reasons[2].startswith("not UTF-8 JSON")
+    assert "older than the baseline window start" in reasons[3]
+    broken = next(letter for letter in letters if letter["reason"].startswith("not UTF-8"))
+    assert broken["raw"] == "{broken"
+    assert broken["topic"] == f"{prefix}.pipeline-events"
+    assert broken["offset"] >= 0
+
+    delivery = [orjson.loads(r.value) for r in found if r.key == b"dest" and unique.encode() in r.value]
+    delivery = delivery or [
+        orjson.loads(r.value)
+        for r in await consume(
+            kafka_bootstrap,
+            f"{prefix}.dead-letter",
+            lambda found: any(r.key == b"dest" and unique.encode() in r.value for r in found),
+        )
+        if r.key == b"dest" and unique.encode() in r.value
+    ]
+    assert len(delivery) == 1
+    assert delivery[0]["topic"] == f"{prefix}.delivery-results"
+    assert "destination_id: Field required" in delivery[0]["reason"]
+    assert "delivered: Field required" in delivery[0]["reason"]

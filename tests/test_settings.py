@@ -1,0 +1,34 @@
+import re
+from pathlib import Path
+
+import pytest
+
+from streamalert.settings import Settings
+
+README = Path(__file__).resolve().parent.parent / "README.md"
+
+
+def test_defaults_work_with_the_local_broker(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in list(__import__("os").environ):
+        if name.startswith("STREAMALERT_"):
+            monkeypatch.delenv(name)
+    settings = Settings()
+    assert settings.bootstrap_servers == "127.0.0.1:9092"
+    assert (settings.topic_prefix, settings.partitions, settings.web_port) == ("streamalert", 8, 6066)
+    assert settings.evaluation_interval == 60.0
+    assert settings.webhook_allow == []
+
+
+def test_environment_overrides(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("STREAMALERT_BROKER", "kafka://a:1;kafka://b:2")
+    monkeypatch.setenv("STREAMALERT_WEBHOOK_ALLOW", "127.0.0.1, 10.0.0.0/8")
+    monkeypatch.setenv("STREAMALERT_EVALUATION_INTERVAL", "0.5")
+    settings = Settings()
+    assert settings.bootstrap_servers == "a:1,b:2"
+    assert settings.webhook_allow == ["127.0.0.1", "10.0.0.0/8"]
+    assert settings.evaluation_interval == 0.5
+
+
+def test_readme_documents_every_setting() -> None:
+    documented = set(re.findall(r"^\| `STREAMALERT_([A-Z_]+)` \|", README.read_text(), flags=re.MULTILINE))
+    assert documented == {name.upper() for name in Settings.model_fields}
