@@ -161,3 +161,38 @@ async def create_topic(bootstrap: str, name: str, partitions: int = 1) -> None:
         await admin.create_topics([NewTopic(name, partitions, 1)])
     finally:
         await admin.close()
+
+
+def http(
+    method: str, url: str, token: str | None = None, body: Any = None, raw: bytes | None = None
+) -> tuple[int, Any]:
+    """One HTTP request; returns (status, parsed JSON body or None)."""
+    headers = {"Content-Type": "application/json"}
+    if token is not None:
+        headers["Authorization"] = f"Bearer {token}"
+    data = raw if raw is not None else (orjson.dumps(body) if body is not None else None)
+    request = urllib.request.Request(url, data=data, method=method, headers=headers)
+    try:
+        with urllib.request.urlopen(request, timeout=30) as response:
+            payload = response.read()
+            return response.status, orjson.loads(payload) if payload else None
+    except urllib.error.HTTPError as error:
+        payload = error.read()
+        return error.code, orjson.loads(payload) if payload else None
+
+
+@dataclass
+class ApiUser:
+    """A token holder talking to one worker's API."""
+
+    base_url: str
+    token: str
+    workspace: str
+
+    def call(self, method: str, path: str, body: Any = None, raw: bytes | None = None) -> tuple[int, Any]:
+        return http(method, self.base_url + path.format(ws=self.workspace), self.token, body, raw)
+
+    def create(self, body: dict[str, Any]) -> dict[str, Any]:
+        status, created = self.call("POST", "/v1/workspaces/{ws}/alerts", body)
+        assert status == 201, created
+        return dict(created)

@@ -13,6 +13,8 @@ from typing import Any, cast
 import faust
 from mode import ServiceT
 
+from streamalert.alerts.view import ConfigView
+from streamalert.auth import TokenStore
 from streamalert.settings import Settings, get_settings
 from streamalert.topics import topic_name
 from streamalert.web.readiness import Readiness
@@ -35,6 +37,8 @@ class StreamAlert:
     settings: Settings
     app: faust.App
     topics: Topics
+    config_view: ConfigView
+    tokens: TokenStore
     readiness: Readiness = field(default_factory=Readiness)
 
 
@@ -83,14 +87,23 @@ def build(settings: Settings | None = None) -> StreamAlert:
         deliveries=raw_topic(app, "deliveries", settings),
         dead_letter=raw_topic(app, "dead-letter", settings),
     )
-    wiring = StreamAlert(settings=settings, app=app, topics=topics)
+    config_view = ConfigView(settings.bootstrap_servers, topic_name(settings, "alert-configs"))
+    wiring = StreamAlert(
+        settings=settings,
+        app=app,
+        topics=topics,
+        config_view=config_view,
+        tokens=TokenStore(settings.tokens_file),
+    )
 
     # Imported here so that each part registers against this app instance.
     from streamalert.ingest.agents import register_ingest
     from streamalert.web.server import WebServer
 
     register_ingest(wiring)
+    wiring.readiness.add("configs_loaded", lambda: config_view.loaded)
     wiring.readiness.add("partitions_recovered", lambda: partitions_recovered(app))
+    app.service(cast(type[ServiceT], config_view))
     app.service(cast(type[ServiceT], WebServer(wiring)))
     return wiring
 

@@ -4,12 +4,18 @@ from __future__ import annotations
 
 import asyncio
 import sys
+from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from streamalert import __version__
+from streamalert.records.alerts import ALERT_KINDS
 from streamalert.settings import get_settings
+
+if TYPE_CHECKING:
+    from streamalert.client import ApiClient
 
 
 @click.group()
@@ -68,6 +74,128 @@ def topics_list() -> None:
 
     for spec in catalogue(get_settings()):
         click.echo(f"{spec.name:40} key={spec.key:40} {spec.description}")
+
+
+@main.group()
+def tokens() -> None:
+    """API tokens (stored hashed in STREAMALERT_TOKENS_FILE)."""
+
+
+@tokens.command("create")
+@click.option("--workspace", required=True, help="workspace id the token belongs to")
+@click.option("--user-id", required=True, help="id of the user the token acts as")
+@click.option("--name", required=True, help="the user's display name")
+@click.option("--role", type=click.Choice(["owner", "member"]), default="member", show_default=True)
+def tokens_create(workspace: str, user_id: str, name: str, role: str) -> None:
+    """Create a token; it is printed once, alone on the last line."""
+    from pydantic import ValidationError
+
+    from streamalert.auth import Principal, create_token
+
+    settings = get_settings()
+    try:
+        principal = Principal(workspace_id=workspace, user_id=user_id, name=name, role=role)  # type: ignore[arg-type]
+    except ValidationError as error:
+        raise click.BadParameter(str(error)) from None
+    token = create_token(settings.tokens_file, principal)
+    click.echo(
+        f"token for {name} ({user_id}, {role} of {workspace}) stored in {settings.tokens_file}", err=True
+    )
+    click.echo(token)
+
+
+def _client(url: str | None, token: str | None) -> ApiClient:
+    from streamalert.client import ApiClient
+
+    if not token:
+        raise click.UsageError("no token: pass --token or set STREAMALERT_TOKEN")
+    return ApiClient(url or f"http://127.0.0.1:{get_settings().web_port}", token)
+
+
+api_options = [
+    click.option("--url", envvar="STREAMALERT_API_URL", help="API base URL (default: this host's worker)"),
+    click.option("--token", envvar="STREAMALERT_TOKEN", help="API token (or STREAMALERT_TOKEN)"),
+]
+
+
+def with_api(function: Any) -> Any:
+    for option in reversed(api_options):
+        function = option(function)
+    return function
+
+
+@main.group()
+def alerts() -> None:
+    """Manage alerts through the HTTP API."""
+
+
+@alerts.command("list")
+@with_api
+def alerts_list(url: str | None, token: str | None) -> None:
+    """Print the alerting table."""
+    from streamalert.cli_format import alert_table
+
+    client = _client(url, token)
+    rows = _call(lambda: client.request("GET", f"/v1/workspaces/{client.workspace()}/alerts"))["alerts"]
+    click.echo(alert_table(rows))
+
+
+@alerts.command("create")
+@with_api
+@click.option("--kind", type=click.Choice(list(ALERT_KINDS)), help="alert kind")
+@click.option("--name", help="alert name (default: one per kind)")
+@click.option("--threshold", "threshold_pct", help="threshold in percent, e.g. 4 or 99.5")
+@click.option("--source-id")
+@click.option("--destination-id")
+@click.option("--mapping-id")
+@click.option("--audience-id")
+@click.option("--disabled", is_flag=True, help="create it disabled")
+@click.option(
+    "--channel",
+    "channels",
+    multiple=True,
+    help="in_app | email:ADDRESS | slack:CHANNEL:URL | slack_workflow:URL | pagerduty:KEY | a JSON object",
+)
+@click.option("--file", "body_file", type=click.File("rb"), help="a JSON request body instead of the options")
+def alerts_create(
+    url: str | None, token: str | None, body_file: Any, channels: tuple[str, ...], **fields: Any
+) -> None:
+    """Create an alert and print it (secrets masked)."""
+    import orjson
+
+    from streamalert.cli_format import parse_channel
+
+    if body_file is not None:
+        body = orjson.loads(body_file.read())
+    else:
+        disabled = fields.pop("disabled")
+        body = {key: value for key, value in fields.items() if value is not None}
+        body["enabled"] = not disabled
+        body["channels"] = [parse_channel(spec) for spec in channels]
+    client = _client(url, token)
+    created = _call(lambda: client.request("POST", f"/v1/workspaces/{client.workspace()}/alerts", body))
+    click.echo(orjson.dumps(created, option=orjson.OPT_INDENT_2).decode())
+
+
+@alerts.command("delete")
+@with_api
+@click.argument("alert_id")
+def alerts_delete(url: str | None, token: str | None, alert_id: str) -> None:
+    """Delete an alert (its creator or a workspace owner)."""
+    client = _client(url, token)
+    _call(lambda: client.request("DELETE", f"/v1/workspaces/{client.workspace()}/alerts/{alert_id}"))
+    click.echo(f"deleted {alert_id}")
+
+
+def _call(action: Callable[[], Any]) -> Any:
+    from streamalert.client import ApiFailure
+
+    try:
+        return action()
+    except ApiFailure as failure:
+        raise click.ClickException(str(failure)) from None
+    except OSError as error:
+        raise click.ClickException(f"cannot reach the API: {error}") from None
 
 
 @main.command()

@@ -14,6 +14,9 @@ from aiohttp import web
 from mode import Service
 
 from streamalert import __version__
+from streamalert.web.api import WIRING, add_routes, auth_middleware
+from streamalert.web.errors import error_middleware
+from streamalert.web.openapi import openapi_document
 from streamalert.web.responses import json_response
 
 if TYPE_CHECKING:
@@ -21,14 +24,14 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-WIRING_KEY: web.AppKey[StreamAlert] = web.AppKey("streamalert", object)  # type: ignore[arg-type]
-
 
 def create_web_app(wiring: StreamAlert) -> web.Application:
-    application = web.Application()
-    application[WIRING_KEY] = wiring
+    application = web.Application(middlewares=[error_middleware, auth_middleware(wiring.tokens)])
+    application[WIRING] = wiring
     application.router.add_get("/healthz", healthz)
     application.router.add_get("/readyz", readyz)
+    application.router.add_get("/openapi.json", openapi)
+    add_routes(application)
     return application
 
 
@@ -37,9 +40,13 @@ async def healthz(request: web.Request) -> web.Response:
 
 
 async def readyz(request: web.Request) -> web.Response:
-    checks = request.app[WIRING_KEY].readiness.check()
+    checks = request.app[WIRING].readiness.check()
     ready = all(checks.values())
     return json_response({"ready": ready, "checks": checks}, status=200 if ready else 503)
+
+
+async def openapi(request: web.Request) -> web.Response:
+    return json_response(openapi_document())
 
 
 class WebServer(Service):

@@ -1,0 +1,1 @@
+"""Alert configurations: the view of the config topic, editing rules, secret masking."""

@@ -1,0 +1,89 @@
+"""What the API shows of an alert: the masked configuration and the alerting-table row."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import Field
+
+from streamalert.alerts.masking import masked_channel
+from streamalert.records.alerts import (
+    AlertConfig,
+    AlertKind,
+    ChannelType,
+    Creator,
+    EmailChannel,
+    InAppChannel,
+)
+from streamalert.records.common import Id, Percent, StrictRecord, Timestamp
+
+MASKED = "masked: the scheme and host, then **** and the last 4 characters"
+
+
+class SlackChannelOut(StrictRecord):
+    type: Literal["slack"]
+    webhook_url: str = Field(description=MASKED)
+    channel: str
+
+
+class SlackWorkflowChannelOut(StrictRecord):
+    type: Literal["slack_workflow"]
+    webhook_url: str = Field(description=MASKED)
+
+
+class PagerDutyChannelOut(StrictRecord):
+    type: Literal["pagerduty"]
+    integration_key: str = Field(description="masked: **** and the last 4 characters")
+
+
+ChannelOut = Annotated[
+    EmailChannel | SlackChannelOut | SlackWorkflowChannelOut | PagerDutyChannelOut | InAppChannel,
+    Field(discriminator="type"),
+]
+
+
+class AlertOut(AlertConfig):
+    """An alert as the API returns it: secrets masked."""
+
+    channels: list[ChannelOut]  # type: ignore[assignment]
+
+
+class AlertRow(StrictRecord):
+    """One row of the alerting table (SPEC §5.2)."""
+
+    id: Id
+    name: str
+    kind: AlertKind
+    threshold_pct: Percent
+    source_id: Id | None
+    destination_id: Id | None
+    mapping_id: Id | None
+    audience_id: Id | None
+    created_by: Creator
+    created_at: Timestamp
+    status: Literal["enabled", "disabled"]
+    channel_types: list[ChannelType]
+
+
+def alert_body(alert: AlertConfig) -> dict[str, Any]:
+    """The configuration with every secret masked."""
+    body = alert.model_dump(mode="json")
+    body["channels"] = [masked_channel(channel) for channel in alert.channels]
+    return body
+
+
+def alert_row(alert: AlertConfig) -> AlertRow:
+    return AlertRow(
+        id=alert.id,
+        name=alert.name,
+        kind=alert.kind,
+        threshold_pct=alert.threshold_pct,
+        source_id=alert.source_id,
+        destination_id=alert.destination_id,
+        mapping_id=alert.mapping_id,
+        audience_id=alert.audience_id,
+        created_by=alert.created_by,
+        created_at=alert.created_at,
+        status="enabled" if alert.enabled else "disabled",
+        channel_types=sorted({channel.type for channel in alert.channels}),  # type: ignore[misc]
+    )
