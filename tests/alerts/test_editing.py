@@ -1,0 +1,125 @@
+from datetime import UTC, datetime
+from decimal import Decimal
+
+import pytest
+
+from streamalert.alerts.editing import AlertCreate, InvalidRequest, new_alert, parse_request, patched_alert
+from streamalert.alerts.masking import masked_channel, masked_target
+from streamalert.records.alerts import Creator, SlackChannel, check_webhook_url, host_allowed
+
+NOW = datetime(2026, 11, 28, 9, tzinfo=UTC)
+ALICE = Creator(user_id="alice", name="Alice")
+SLACK = "https://hooks.slack.com/services/T1/B1/abcdefghSECRETwxyz"
+PD_KEY = "0123456789abcdef0123456789ABWXYZ"
+
+
+def create(body: dict[str, object], allow: list[str] | None = None):
+    request = parse_request(AlertCreate, body, allow or [])
+    return new_alert(request, "ws", ALICE, NOW, alert_id="al-1")
+
+
+def test_a_new_alert_gets_defaults_and_server_fields() -> None:
+    alert = create(
+        {
+            "kind": "audience_size",
+            "audience_id": "vip",
+            "threshold_pct": "0.5",
+            "channels": [{"type": "in_app"}],
+        }
+    )
+    assert alert.name == "Audience size change"
+    assert alert.threshold_pct == Decimal("0.5")
+    assert (alert.version, alert.created_by, alert.created_at, alert.enabled) == (1, ALICE, NOW, True)
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({"kind": "source_volume"}, "source_id"),
+        ({"kind": "source_volume", "source_id": "s", "destination_id": "d"}, "destination_id"),
+        (
+            {"kind": "destination_delivery_rate", "destination_id": "d", "threshold_pct": "100.01"},
+            "threshold_pct",
+        ),
+        ({"kind": "activation_volume", "audience_id": "a"}, "destination_id"),
+    ],
+)
+def test_kind_rules_name_the_field(body: dict[str, object], field: str) -> None:
+    with pytest.raises(InvalidRequest) as raised:
+        create({"threshold_pct": 4, "channels": [{"type": "in_app"}]} | body)
+    assert raised.value.details[0]["field"] == field
+
+
+def test_a_rate_threshold_of_exactly_100_is_allowed() -> None:
+    alert = create(
+        {
+            "kind": "mapping_delivery_rate",
+            "mapping_id": "m",
+            "threshold_pct": 100,
+            "channels": [{"type": "in_app"}],
+        }
+    )
+    assert alert.threshold_pct == 100
+
+
+def test_patch_bumps_the_version_and_keeps_masked_secrets() -> None:
+    alert = create(
+        {
+            "kind": "source_volume",
+            "source_id": "s",
+            "threshold_pct": 4,
+            "channels": [
+                {"type": "slack", "webhook_url": SLACK, "channel": "#a"},
+                {"type": "pagerduty", "integration_key": PD_KEY},
+            ],
+        }
+    )
+    echoed = [masked_channel(channel) for channel in alert.channels]
+    later = datetime(2026, 11, 28, 10, tzinfo=UTC)
+    patched = patched_alert(alert, {"channels": echoed, "enabled": False}, [], later)
+    assert patched.version == 2 and patched.enabled is False and patched.updated_at == later
+    assert patched.channels == alert.channels
+    replaced = patched_alert(alert, {"channels": [{"type": "in_app"}]}, [], later)
+    assert [c.type for c in replaced.channels] == ["in_app"]
+
+
+def test_patch_can_remove_an_optional_subject_and_change_kind() -> None:
+    alert = create(
+        {
+            "kind": "destination_delivery_rate",
+            "destination_id": "d",
+            "source_id": "s",
+            "threshold_pct": 99,
+            "channels": [{"type": "in_app"}],
+        }
+    )
+    assert patched_alert(alert, {"source_id": None}, [], NOW).source_id is None
+    changed = patched_alert(alert, {"kind": "source_volume", "destination_id": None}, [], NOW)
+    assert (changed.kind, changed.name) == ("source_volume", "Source volume change")
+
+
+def test_masking_keeps_only_host_and_last_four() -> None:
+    channel = SlackChannel(type="slack", webhook_url=SLACK, channel="#a")
+    assert masked_channel(channel)["webhook_url"] == "https://hooks.slack.com/****wxyz"
+    assert "SECRET" not in masked_target(channel)
+
+
+@pytest.mark.parametrize(
+    ("url", "allow", "problem"),
+    [
+        ("http://hooks.slack.com/x", [], "https"),
+        ("https://example.com/x", [], "host"),
+        ("https://hooks.slack.com:8443/x", [], "port"),
+        ("ftp://hooks.slack.com/x", [], "https"),
+        ("http://127.0.0.1:9000/hook", [], "https"),
+    ],
+)
+def test_webhook_rule(url: str, allow: list[str], problem: str) -> None:
+    with pytest.raises(ValueError, match=problem):
+        check_webhook_url(url, frozenset({"hooks.slack.com"}), allow)
+
+
+def test_allowed_hosts_pass_by_name_or_cidr() -> None:
+    assert check_webhook_url("http://127.0.0.1:9000/hook", frozenset({"hooks.slack.com"}), ["127.0.0.1"])
+    assert host_allowed("10.1.2.3", ["10.0.0.0/8"]) and not host_allowed("11.1.2.3", ["10.0.0.0/8"])
+    assert host_allowed("Hooks.Local", ["hooks.local"])
