@@ -10,7 +10,7 @@ import orjson
 from aiohttp import web
 
 from streamalert.alerts.editing import InvalidRequest
-from streamalert.alerts.view import ViewLagging
+from streamalert.topic_view import ViewLagging
 from streamalert.web.responses import error_response
 
 log = logging.getLogger(__name__)
