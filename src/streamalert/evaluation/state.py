@@ -1,0 +1,154 @@
+"""The alert state machine (SPEC §2): which evaluations notify, and what history keeps. Pure.
+
+A notification is sent when an alert starts firing with no incident open (`firing`), and when
+it is back to `ok` while an incident is open (`resolved`). `insufficient_data` never notifies
+and does not close an open incident, so firing → insufficient_data → firing sends nothing new
+and firing → insufficient_data → ok sends one `resolved`.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Literal
+
+import orjson
+from pydantic import BaseModel, ConfigDict
+
+from streamalert.evaluation.decide import Evaluation, Observed, Status
+from streamalert.records.alerts import AlertConfig
+from streamalert.records.common import Percent, Timestamp
+from streamalert.records.outputs import Window
+
+HISTORY_LIMIT = 50
+"""Status changes kept per alert for the history route; older ones are dropped."""
+
+EVENT_ID_NAMESPACE = uuid.uuid5(uuid.NAMESPACE_URL, "https://streamalert.dev/schemas/alert-fired.json")
+
+Notification = Literal["firing", "resolved"]
+
+
+def event_id(alert_id: str, incident: int, state: Notification) -> str:
+    """Deterministic id of a transition: the same (alert, incident, state) always gives the same id.
+
+    Alert ids never contain `/`, so the name is unambiguous.
+    """
+    return str(uuid.uuid5(EVENT_ID_NAMESPACE, f"{alert_id}/{incident}/{state}"))
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Transition(_Model):
+    """A state change that notifies: one `alert-fired` record and one delivery per channel."""
+
+    state: Notification
+    incident: int
+    event_id: str
+    occurred_at: Timestamp
+    alert_version: int
+    threshold_pct: Percent
+    window: Window
+    baseline_window: Window
+    observed: Observed
+
+
+class HistoryEntry(_Model):
+    """One status change, notifying or not, with what was observed (history route)."""
+
+    at: Timestamp
+    status: Status
+    previous: Status | None
+    incident: int
+    notification: Notification | None = None
+    event_id: str | None = None
+    alert_version: int
+    threshold_pct: Percent
+    window: Window
+    baseline_window: Window
+    observed: Observed | None = None
+
+
+class AlertState(_Model):
+    """What is remembered about one alert between evaluations (a table value, key = alert id)."""
+
+    status: Status | None = None
+    """None until the first evaluation."""
+    incident: int = 0
+    """Firings so far; the current or last incident's number."""
+    open: bool = False
+    """A firing was notified and its resolution not yet."""
+    status_since: Timestamp | None = None
+    evaluated_at: Timestamp | None = None
+    alert_version: int = 0
+    observed: Observed | None = None
+    window: Window | None = None
+    baseline_window: Window | None = None
+    history: tuple[HistoryEntry, ...] = ()
+    """Newest last, at most HISTORY_LIMIT."""
+
+    def to_bytes(self) -> bytes:
+        return orjson.dumps(self.model_dump(mode="json", exclude_defaults=True))
+
+    @classmethod
+    def from_bytes(cls, raw: bytes) -> AlertState:
+        return cls.model_validate(orjson.loads(raw))
+
+
+def step(
+    previous: AlertState | None, alert: AlertConfig, evaluation: Evaluation, now: datetime
+) -> tuple[AlertState, Transition | None]:
+    """The state after `evaluation`, and the transition to notify, if any."""
+    before = previous if previous is not None else AlertState()
+    status = evaluation.status
+    incident, is_open = before.incident, before.open
+    transition: Transition | None = None
+    notification: Notification | None = None
+    if status == "firing" and not is_open:
+        incident, is_open, notification = incident + 1, True, "firing"
+    elif status == "ok" and is_open:
+        is_open, notification = False, "resolved"
+    if notification is not None:
+        assert evaluation.observed is not None, "a firing or ok evaluation has observed values"
+        transition = Transition(
+            state=notification,
+            incident=incident,
+            event_id=event_id(alert.id, incident, notification),
+            occurred_at=now,
+            alert_version=alert.version,
+            threshold_pct=alert.threshold_pct,
+            window=evaluation.window,
+            baseline_window=evaluation.baseline_window,
+            observed=evaluation.observed,
+        )
+    history = before.history
+    changed = status != before.status
+    if changed or transition is not None:
+        entry = HistoryEntry(
+            at=now,
+            status=status,
+            previous=before.status,
+            incident=incident,
+            notification=notification,
+            event_id=transition.event_id if transition is not None else None,
+            alert_version=alert.version,
+            threshold_pct=alert.threshold_pct,
+            window=evaluation.window,
+            baseline_window=evaluation.baseline_window,
+            observed=evaluation.observed,
+        )
+        history = (*history, entry)[-HISTORY_LIMIT:]
+    after = AlertState(
+        status=status,
+        incident=incident,
+        open=is_open,
+        status_since=now if changed or before.status_since is None else before.status_since,
+        evaluated_at=now,
+        alert_version=alert.version,
+        observed=evaluation.observed,
+        window=evaluation.window,
+        baseline_window=evaluation.baseline_window,
+        history=history,
+    )
+    return after, transition
