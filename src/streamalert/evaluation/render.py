@@ -31,6 +31,7 @@ def render_alert_fired(alert: AlertConfig, transition: Transition) -> AlertFired
         kind=alert.kind,
         name=alert.name,
         state=transition.state,
+        incident=transition.incident,
         threshold_pct=transition.threshold_pct,
         subject=Subject(**alert.subject),
         window=transition.window,

@@ -53,6 +53,9 @@ class AlertFired(StrictRecord):
     kind: AlertKind
     name: str
     state: Literal["firing", "resolved"]
+    incident: Annotated[int, Field(ge=1)] = Field(
+        1, description="numbers the alert's firings; a resolved event carries its firing's number"
+    )
     threshold_pct: Percent
     subject: Subject
     window: Window
