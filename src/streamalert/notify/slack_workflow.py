@@ -1,0 +1,159 @@
+"""Slack workflow webhook: a flat object of string variables posted to the workflow trigger.
+
+Slack's workflow webhooks accept only top-level string values, so every value is text and
+every variable below is present in every message (an empty string when it does not apply).
+Declare the ones you use as variables of the workflow's webhook trigger (all type "text").
+
+| variable | value |
+|---|---|
+| `alert_id` | the alert's id |
+| `alert_name` | the alert's name |
+| `alert_kind` | `source_volume`, `destination_delivery_rate`, `mapping_delivery_rate`, `activation_volume` or `audience_size` |
+| `state` | `firing` or `resolved` |
+| `title` | e.g. `[FIRING] Orders volume` (`[TEST] ` in front for a test) |
+| `summary` | one sentence describing the transition (`[TEST] ` in front for a test) |
+| `subject` | the subject ids, e.g. `source src-1, destination dst-2` |
+| `workspace_id` | the workspace |
+| `source_id`, `destination_id`, `mapping_id`, `audience_id` | the subject ids, empty when absent |
+| `current`, `baseline`, `change_pct` | change kinds: counts of the current and baseline windows and the change in % (e.g. `-12.5`) |
+| `delivered`, `failed`, `success_rate_pct` | rate kinds: outcomes in the current window and the success rate in % |
+| `threshold_pct` | the alert's threshold in % |
+| `window_start`, `window_end` | the current window, RFC 3339 UTC |
+| `baseline_window_start`, `baseline_window_end` | the baseline window, RFC 3339 UTC |
+| `occurred_at` | when the transition happened, RFC 3339 UTC |
+| `event_id` | the alert-fired event id (deduplication) |
+| `alert_url` | link to the alert in streamalert |
+| `is_test` | `true` for a test notification, else `false` |
+"""
+
+from __future__ import annotations
+
+from streamalert.notify.base import (
+    DEFAULT_PUBLIC_URL,
+    TEST_MARK,
+    TRANSPORT_ERRORS,
+    Clock,
+    SendResult,
+    alert_url,
+    classify_http,
+    headline,
+    machine_time,
+    plain_number,
+    post_json,
+    redact,
+    subject_text,
+    transport_failure,
+    utc_now,
+)
+from streamalert.notify.guard import WebhookBlocked, WebhookGuard
+from streamalert.notify.slack import webhook_secrets
+from streamalert.records.alerts import SLACK_HOSTS, SlackWorkflowChannel
+from streamalert.records.outputs import AlertFired, ChangeObserved
+
+VARIABLES = (
+    "alert_id",
+    "alert_name",
+    "alert_kind",
+    "state",
+    "title",
+    "summary",
+    "subject",
+    "workspace_id",
+    "source_id",
+    "destination_id",
+    "mapping_id",
+    "audience_id",
+    "current",
+    "baseline",
+    "change_pct",
+    "delivered",
+    "failed",
+    "success_rate_pct",
+    "threshold_pct",
+    "window_start",
+    "window_end",
+    "baseline_window_start",
+    "baseline_window_end",
+    "occurred_at",
+    "event_id",
+    "alert_url",
+    "is_test",
+)
+
+
+def workflow_variables(
+    event: AlertFired, *, test: bool = False, public_url: str = DEFAULT_PUBLIC_URL
+) -> dict[str, str]:
+    """Every variable of VARIABLES, as a string."""
+    observed = event.observed
+    subject = event.subject
+    values: dict[str, str] = {
+        "alert_id": event.alert_id,
+        "alert_name": event.name,
+        "alert_kind": event.kind,
+        "state": event.state,
+        "title": headline(event, test=test),
+        "summary": f"{TEST_MARK} {event.summary}" if test else event.summary,
+        "subject": subject_text(event),
+        "workspace_id": event.workspace_id,
+        "source_id": subject.source_id or "",
+        "destination_id": subject.destination_id or "",
+        "mapping_id": subject.mapping_id or "",
+        "audience_id": subject.audience_id or "",
+        "threshold_pct": plain_number(event.threshold_pct),
+        "window_start": machine_time(event.window.start),
+        "window_end": machine_time(event.window.end),
+        "baseline_window_start": machine_time(event.baseline_window.start),
+        "baseline_window_end": machine_time(event.baseline_window.end),
+        "occurred_at": machine_time(event.occurred_at),
+        "event_id": event.event_id,
+        "alert_url": alert_url(public_url, event.alert_id),
+        "is_test": "true" if test else "false",
+    }
+    if isinstance(observed, ChangeObserved):
+        values |= {
+            "current": str(observed.current),
+            "baseline": str(observed.baseline),
+            "change_pct": plain_number(observed.change_pct),
+        }
+    else:
+        values |= {
+            "delivered": str(observed.delivered),
+            "failed": str(observed.failed),
+            "success_rate_pct": plain_number(observed.success_rate_pct),
+        }
+    return {name: values.get(name, "") for name in VARIABLES}
+
+
+class SlackWorkflowIntegration:
+    """Triggers one Slack workflow through its webhook; 200 is success."""
+
+    vendor = "Slack workflow"
+
+    def __init__(
+        self,
+        channel: SlackWorkflowChannel,
+        *,
+        guard: WebhookGuard,
+        public_url: str = DEFAULT_PUBLIC_URL,
+        clock: Clock = utc_now,
+    ) -> None:
+        self._url = channel.webhook_url
+        self._guard = guard
+        self._public_url = public_url
+        self._clock = clock
+        self._secrets = webhook_secrets(channel.webhook_url)
+
+    async def send(self, event: AlertFired, *, test: bool = False) -> SendResult:
+        try:
+            checked = await self._guard.check(self._url, SLACK_HOSTS)
+        except WebhookBlocked as blocked:
+            return SendResult.failure(redact(blocked.reason, self._secrets), retryable=blocked.retryable)
+        payload = workflow_variables(event, test=test, public_url=self._public_url)
+        try:
+            reply = await post_json(self._url, dict(payload), pin=checked)
+        except TRANSPORT_ERRORS as error:
+            return transport_failure(self.vendor, error, self._secrets)
+        return classify_http(
+            reply, expected=200, now=self._clock(), vendor=self.vendor, secrets=self._secrets
+        )
