@@ -62,6 +62,7 @@ def worker_env(bootstrap: str, prefix: str, data_dir: Path, **overrides: str) ->
         "STREAMALERT_TOKENS_FILE": str(data_dir / "tokens.json"),
         "STREAMALERT_EVALUATION_INTERVAL": "1",
         "STREAMALERT_WEBHOOK_ALLOW": "127.0.0.1",
+        "STREAMALERT_SESSION_TIMEOUT": "6",
         **overrides,
     }
 

@@ -196,3 +196,25 @@ class ApiUser:
         status, created = self.call("POST", "/v1/workspaces/{ws}/alerts", body)
         assert status == 201, created
         return dict(created)
+
+
+async def wait_caught_up(bootstrap: str, group: str, topics: list[str], timeout: float = 60.0) -> None:
+    """Wait until consumer group `group` has committed the end offset of every partition of `topics`."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    await admin.start()
+    try:
+        deadline = time.monotonic() + timeout
+        while True:
+            ends: dict[tuple[str, int], int] = {}
+            for topic in topics:
+                ends |= {(topic, p): offset for p, offset in (await end_offsets(bootstrap, topic)).items()}
+            committed = await admin.list_consumer_group_offsets(group)
+            done = {(tp.topic, tp.partition): meta.offset for tp, meta in committed.items()}
+            behind = {key: end for key, end in ends.items() if end > 0 and done.get(key, -1) < end}
+            if not behind:
+                return
+            if time.monotonic() > deadline:
+                raise AssertionError(f"group {group} still behind on {behind} (committed {done})")
+            await asyncio.sleep(0.3)
+    finally:
+        await admin.close()

@@ -15,6 +15,7 @@ from mode import ServiceT
 
 from streamalert.alerts.view import ConfigView
 from streamalert.auth import TokenStore
+from streamalert.evaluation.view import AlertStateView
 from streamalert.settings import Settings, get_settings
 from streamalert.topics import topic_name
 from streamalert.web.readiness import Readiness
@@ -28,6 +29,7 @@ class Topics:
     alert_fired: faust.TopicT
     deliveries: faust.TopicT
     dead_letter: faust.TopicT
+    ticks: faust.TopicT
 
 
 @dataclass
@@ -39,6 +41,9 @@ class StreamAlert:
     topics: Topics
     config_view: ConfigView
     tokens: TokenStore
+    counts: faust.Table  # subject key → SubjectState bytes
+    alert_states: faust.Table  # alert id → AlertState bytes
+    state_view: AlertStateView
     readiness: Readiness = field(default_factory=Readiness)
 
 
@@ -57,8 +62,8 @@ def create_faust_app(settings: Settings) -> faust.App:
         web_enabled=False,
         # Shutdown and rebalance without draining in-flight buffers first: they are re-read.
         stream_wait_empty=False,
-        broker_session_timeout=30.0,
-        broker_heartbeat_interval=3.0,
+        broker_session_timeout=settings.session_timeout,
+        broker_heartbeat_interval=min(3.0, settings.session_timeout / 6),
         autodiscover=False,
     )
 
@@ -75,6 +80,15 @@ def raw_topic(app: faust.App, name: str, settings: Settings, **options: Any) -> 
     )
 
 
+def raw_table(app: faust.App, name: str, settings: Settings) -> faust.Table:
+    """A table of bytes keys and bytes values: records are encoded by streamalert, not Faust."""
+    table = app.Table(name, key_type=bytes, value_type=bytes, partitions=settings.partitions)
+    # Faust picks "json" for any value type but its own models, whatever the schema says; the
+    # store is created lazily, so setting the codecs here covers the store and the changelog.
+    table.key_serializer = table.value_serializer = "raw"
+    return table
+
+
 def build(settings: Settings | None = None) -> StreamAlert:
     """Create the app, its topics and every agent, service and route."""
     settings = settings or get_settings()
@@ -86,24 +100,34 @@ def build(settings: Settings | None = None) -> StreamAlert:
         alert_fired=raw_topic(app, "alert-fired", settings),
         deliveries=raw_topic(app, "deliveries", settings),
         dead_letter=raw_topic(app, "dead-letter", settings),
+        ticks=raw_topic(app, "ticks", settings),
     )
+    alert_states = raw_table(app, "alert_states", settings)
     config_view = ConfigView(settings.bootstrap_servers, topic_name(settings, "alert-configs"))
+    state_view = AlertStateView(settings.bootstrap_servers, alert_states.changelog_topic.get_topic_name())
     wiring = StreamAlert(
         settings=settings,
         app=app,
         topics=topics,
         config_view=config_view,
         tokens=TokenStore(settings.tokens_file),
+        counts=raw_table(app, "counts", settings),
+        alert_states=alert_states,
+        state_view=state_view,
     )
 
     # Imported here so that each part registers against this app instance.
-    from streamalert.ingest.agents import register_ingest
+    from streamalert.counting.agents import register_counting
+    from streamalert.evaluation.agents import register_evaluation
     from streamalert.web.server import WebServer
 
-    register_ingest(wiring)
+    register_counting(wiring)
+    register_evaluation(wiring)
     wiring.readiness.add("configs_loaded", lambda: config_view.loaded)
+    wiring.readiness.add("alert_states_loaded", lambda: state_view.loaded)
     wiring.readiness.add("partitions_recovered", lambda: partitions_recovered(app))
     app.service(cast(type[ServiceT], config_view))
+    app.service(cast(type[ServiceT], state_view))
     app.service(cast(type[ServiceT], WebServer(wiring)))
     return wiring
 

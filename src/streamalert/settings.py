@@ -33,6 +33,11 @@ class Settings(BaseSettings):
         default_factory=list,
         description="hosts or CIDRs allowed for webhooks despite the https/vendor/public-address rule",
     )
+    session_timeout: float = Field(
+        30.0,
+        ge=6.0,
+        description="seconds before a silent worker is dropped from the group and its partitions move",
+    )
     log_level: Literal["debug", "info", "warn", "error"] = Field("info", description="worker log level")
     input_retention_hours: int = Field(
         96, ge=72, description="retention of the input topics (SPEC §3.1: at least 3 days)"

@@ -71,6 +71,8 @@ class TopicView(Service):
             group_id=None,  # every worker reads every partition
             auto_offset_reset="earliest",
             enable_auto_commit=False,
+            # A changelog topic may appear after the view starts; notice it soon.
+            metadata_max_age_ms=2000,
         )
         await self._consumer.start()
         self.add_future(self._follow())

@@ -64,6 +64,12 @@ def catalogue(settings: Settings) -> list[TopicSpec]:
             "the input record's key",
             week,
         ),
+        TopicSpec(
+            topic_name(settings, "ticks"),
+            "internal: the evaluation clock, one tick per partition per evaluation interval",
+            "none",
+            {"retention.ms": str(HOUR_MS)},
+        ),
     ]
 
 

@@ -7,6 +7,7 @@ from typing import Annotated, Any, Literal
 from pydantic import Field
 
 from streamalert.alerts.masking import masked_channel
+from streamalert.evaluation.state import AlertState
 from streamalert.records.alerts import (
     AlertConfig,
     AlertKind,
@@ -62,6 +63,7 @@ class AlertRow(StrictRecord):
     created_by: Creator
     created_at: Timestamp
     status: Literal["enabled", "disabled"]
+    state: Literal["ok", "firing", "insufficient_data"]
     channel_types: list[ChannelType]
 
 
@@ -72,7 +74,7 @@ def alert_body(alert: AlertConfig) -> dict[str, Any]:
     return body
 
 
-def alert_row(alert: AlertConfig) -> AlertRow:
+def alert_row(alert: AlertConfig, state: AlertState | None) -> AlertRow:
     return AlertRow(
         id=alert.id,
         name=alert.name,
@@ -85,5 +87,32 @@ def alert_row(alert: AlertConfig) -> AlertRow:
         created_by=alert.created_by,
         created_at=alert.created_at,
         status="enabled" if alert.enabled else "disabled",
+        state=current_status(state),
         channel_types=sorted({channel.type for channel in alert.channels}),  # type: ignore[misc]
     )
+
+
+def current_status(state: AlertState | None) -> Literal["ok", "firing", "insufficient_data"]:
+    """An alert never evaluated (no data for its subject yet) has insufficient data."""
+    return state.status if state is not None and state.status is not None else "insufficient_data"
+
+
+def history_body(alert: AlertConfig, state: AlertState | None) -> dict[str, Any]:
+    """The alert's current state and its status changes, newest first."""
+    body: dict[str, Any] = {
+        "alert_id": alert.id,
+        "status": current_status(state),
+        "incident": 0,
+        "open": False,
+        "status_since": None,
+        "evaluated_at": None,
+        "observed": None,
+        "window": None,
+        "baseline_window": None,
+        "transitions": [],
+    }
+    if state is not None:
+        dumped = state.model_dump(mode="json", exclude={"history", "status", "alert_version"})
+        body |= {key: value for key, value in dumped.items() if key in body}
+        body["transitions"] = [entry.model_dump(mode="json") for entry in reversed(state.history)]
+    return body

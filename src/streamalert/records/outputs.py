@@ -17,11 +17,17 @@ class Window(StrictRecord):
     end: Timestamp
 
 
+def _absent(value: object) -> bool:
+    return value is None
+
+
 class Subject(StrictRecord):
-    source_id: Id | None = None
-    destination_id: Id | None = None
-    mapping_id: Id | None = None
-    audience_id: Id | None = None
+    """The subject's ids; only those that apply to the alert's kind are written."""
+
+    source_id: Id | None = Field(None, exclude_if=_absent)
+    destination_id: Id | None = Field(None, exclude_if=_absent)
+    mapping_id: Id | None = Field(None, exclude_if=_absent)
+    audience_id: Id | None = Field(None, exclude_if=_absent)
 
 
 class ChangeObserved(StrictRecord):

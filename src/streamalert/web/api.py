@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 from aiohttp import web
 
 from streamalert.alerts.editing import AlertCreate, new_alert, parse_request, patched_alert
-from streamalert.alerts.responses import alert_body, alert_row
+from streamalert.alerts.responses import alert_body, alert_row, history_body
 from streamalert.auth import Principal, TokenStore
 from streamalert.records.alerts import AlertConfig, Creator
 from streamalert.web.errors import ApiError, Handler, json_body, not_found
@@ -29,6 +29,7 @@ def add_routes(application: web.Application) -> None:
     application.router.add_get(alerts + "/{id}", get_alert)
     application.router.add_patch(alerts + "/{id}", patch_alert)
     application.router.add_delete(alerts + "/{id}", delete_alert)
+    application.router.add_get(alerts + "/{id}/history", alert_history)
 
 
 def auth_middleware(tokens: TokenStore) -> web.middleware:  # type: ignore[valid-type]
@@ -78,8 +79,9 @@ async def create_alert(request: web.Request) -> web.Response:
 async def list_alerts(request: web.Request) -> web.Response:
     wiring, principal = _wiring(request), _principal(request)
     await wiring.config_view.sync()
+    await wiring.state_view.sync()
     rows = [
-        alert_row(alert).model_dump(mode="json")
+        alert_row(alert, wiring.state_view.get(alert.id)).model_dump(mode="json")
         for alert in wiring.config_view.in_workspace(principal.workspace_id)
     ]
     return json_response({"alerts": rows})
@@ -115,3 +117,10 @@ async def delete_alert(request: web.Request) -> web.Response:
         raise ApiError(403, "forbidden", "only the alert's creator or a workspace owner can delete it")
     await wiring.config_view.delete(alert.id)
     return web.Response(status=204)
+
+
+async def alert_history(request: web.Request) -> web.Response:
+    wiring = _wiring(request)
+    alert = await _find(request)
+    await wiring.state_view.sync()
+    return json_response(history_body(alert, wiring.state_view.get(alert.id)))

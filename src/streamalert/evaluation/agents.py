@@ -1,0 +1,100 @@
+"""The evaluation clock and the agent that evaluates each partition's alerts on its tick.
+
+Timers cannot write tables (SPEC §8), so the leader's timer sends one tick record to
+every partition of `ticks`; the tick agent, co-partitioned with the input topics,
+evaluates the enabled alerts whose subjects live in that partition, inside stream
+context. "Now" is the tick's time, so a replayed tick decides as the original did.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING
+
+import orjson
+from faust import StreamT
+
+from streamalert.counting.buckets import SubjectState, alert_subject_key
+from streamalert.evaluation.decide import evaluate
+from streamalert.evaluation.published import PublishedIndex, adopt_published
+from streamalert.evaluation.render import render_alert_fired
+from streamalert.evaluation.state import AlertState, step
+from streamalert.records.common import format_timestamp, parse_timestamp
+
+if TYPE_CHECKING:
+    from streamalert.app import StreamAlert
+
+log = logging.getLogger(__name__)
+
+
+def register_evaluation(wiring: StreamAlert) -> None:
+    app, topics, settings = wiring.app, wiring.topics, wiring.settings
+    counts, states, configs = wiring.counts, wiring.alert_states, wiring.config_view
+    published = PublishedIndex(settings.bootstrap_servers, topics.alert_fired.get_topic_name())
+    # A worker that was down finds a backlog of ticks: only recent ones are worth evaluating.
+    stale_after = timedelta(seconds=max(3 * settings.evaluation_interval, 5.0))
+
+    @app.timer(settings.evaluation_interval, on_leader=True, name="streamalert.clock")
+    async def clock() -> None:
+        tick = orjson.dumps({"at": format_timestamp(datetime.now(UTC))})
+        for partition in range(settings.partitions):
+            await topics.ticks.send(value=tick, partition=partition)
+
+    @app.on_partitions_revoked.connect
+    async def forget_revoked(app_: object, revoked: set, **_: object) -> None:  # type: ignore[type-arg]
+        published.forget({tp.partition for tp in revoked if tp.topic == topics.ticks.get_topic_name()})
+
+    async def evaluate_partition(partition: int, now: datetime) -> None:
+        log_of_partition = await published.partition(partition)
+        for alert in configs.all():
+            if not alert.enabled:
+                continue
+            raw = counts.get(alert_subject_key(alert).encode())
+            if raw is None:
+                continue  # no data yet: insufficient data, nothing to decide
+            subject = SubjectState.from_bytes(raw)
+            if subject.partition != partition:
+                continue
+            key = alert.id.encode()
+            stored = states.get(key)
+            previous = AlertState.from_bytes(stored) if stored is not None else None
+            previous = adopt_published(previous, log_of_partition.latest.get(alert.id))
+            state, transition = step(previous, alert, evaluate(alert, subject, now), now)
+            if transition is not None:
+                event = render_alert_fired(alert, transition)
+                if event.event_id not in log_of_partition.event_ids:
+                    value = orjson.dumps(event.model_dump(mode="json", by_alias=True))
+                    sent = await topics.alert_fired.send(key=key, value=value, partition=partition)
+                    await sent  # acknowledged before the state that records it is written
+                    log_of_partition.add(alert.id, event.event_id, event.incident, event.state)
+                    log.info(
+                        "alert %s %s (incident %d): %s", alert.id, event.state, event.incident, event.summary
+                    )
+            if previous is None or _changed(previous, state):
+                states[key] = state.to_bytes()
+
+    @app.agent(topics.ticks, name="streamalert.evaluate")
+    async def evaluate_ticks(stream: StreamT[bytes]) -> AsyncIterator[None]:
+        async for event in stream.events():
+            try:
+                at = parse_timestamp(orjson.loads(event.value)["at"])
+            except (orjson.JSONDecodeError, KeyError, TypeError, ValueError):
+                log.warning(
+                    "ignoring a malformed tick at %s[%d]@%d",
+                    event.message.topic,
+                    event.message.partition,
+                    event.message.offset,
+                )
+                continue
+            if datetime.now(UTC) - at <= stale_after:
+                await evaluate_partition(event.message.partition, at)
+            yield None
+
+
+def _changed(previous: AlertState, state: AlertState) -> bool:
+    """Worth a table write: anything but the evaluation time moved."""
+    return previous.model_copy(update={"evaluated_at": None}) != state.model_copy(
+        update={"evaluated_at": None}
+    )

@@ -1,0 +1,106 @@
+"""What `alert-fired` already holds, per partition, so a replayed tick never publishes twice.
+
+The events of the alerts evaluated by partition p go to partition p of `alert-fired`.
+When a worker takes over p (at start, or after a rebalance) it reads that partition once
+to the end; afterwards it adds each event it publishes. A replay after a crash then
+recomputes the same transition, with the same deterministic event id, and skips it.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+
+import orjson
+from aiokafka import AIOKafkaConsumer, TopicPartition
+
+from streamalert.evaluation.state import AlertState
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class LatestEvent:
+    incident: int
+    state: str
+
+
+@dataclass
+class PartitionLog:
+    event_ids: set[str] = field(default_factory=set)
+    latest: dict[str, LatestEvent] = field(default_factory=dict)
+
+    def add(self, alert_id: str, event_id: str, incident: int, state: str) -> None:
+        self.event_ids.add(event_id)
+        known = self.latest.get(alert_id)
+        if known is None or (incident, state == "resolved") >= (known.incident, known.state == "resolved"):
+            self.latest[alert_id] = LatestEvent(incident, state)
+
+
+class PublishedIndex:
+    def __init__(self, bootstrap_servers: str, topic: str) -> None:
+        self.bootstrap_servers = bootstrap_servers
+        self.topic = topic
+        self._partitions: dict[int, PartitionLog] = {}
+
+    def forget(self, partitions: set[int]) -> None:
+        """Drop partitions this worker no longer owns; they are re-read if it gets them back."""
+        for partition in partitions:
+            self._partitions.pop(partition, None)
+
+    async def partition(self, partition: int) -> PartitionLog:
+        known = self._partitions.get(partition)
+        if known is None:
+            known = self._partitions[partition] = await self._read(partition)
+        return known
+
+    async def _read(self, partition: int) -> PartitionLog:
+        found = PartitionLog()
+        tp = TopicPartition(self.topic, partition)
+        consumer = AIOKafkaConsumer(
+            bootstrap_servers=self.bootstrap_servers,
+            enable_auto_commit=False,
+            client_id="streamalert-published",
+        )
+        await consumer.start()
+        try:
+            consumer.assign([tp])
+            await consumer.seek_to_beginning(tp)
+            end = (await consumer.end_offsets([tp]))[tp]
+            while await consumer.position(tp) < end:
+                for record in (await consumer.getmany(tp, timeout_ms=500)).get(tp, []):
+                    try:
+                        event = orjson.loads(record.value)
+                        found.add(
+                            event["alert_id"],
+                            event["event_id"],
+                            int(event.get("incident", 1)),
+                            event["state"],
+                        )
+                    except (orjson.JSONDecodeError, KeyError, TypeError, ValueError):
+                        log.warning(
+                            "%s[%d]@%d is not an alert-fired event", self.topic, partition, record.offset
+                        )
+        finally:
+            await consumer.stop()
+        log.info("%s[%d]: %d events already published", self.topic, partition, len(found.event_ids))
+        return found
+
+
+def adopt_published(previous: AlertState | None, latest: LatestEvent | None) -> AlertState | None:
+    """Make the incident bookkeeping agree with what `alert-fired` holds.
+
+    Events are acknowledged before the state that records them is written, so the log can
+    be ahead of the state (a crash in between), never behind it. When it is ahead, the
+    log wins: the state then recomputes the same transition, whose id is already known.
+    """
+    if latest is None:
+        return previous
+    before = previous if previous is not None else AlertState()
+    published_open = latest.state == "firing"
+    ahead = latest.incident > before.incident or (
+        latest.incident == before.incident and before.open and not published_open
+    )
+    if not ahead:
+        return previous
+    return before.model_copy(update={"incident": latest.incident, "open": published_open})

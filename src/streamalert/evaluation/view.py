@@ -1,0 +1,34 @@
+"""Every worker's view of alert states, read from the `alert_states` table's changelog.
+
+States are written by whichever worker owns an alert's partition; the API on any worker
+answers from this view (Faust's table routing would forward requests instead).
+"""
+
+from __future__ import annotations
+
+import logging
+
+from aiokafka.structs import ConsumerRecord
+
+from streamalert.evaluation.state import AlertState
+from streamalert.topic_view import TopicView
+
+log = logging.getLogger(__name__)
+
+
+class AlertStateView(TopicView):
+    def __init__(self, bootstrap_servers: str, changelog_topic: str) -> None:
+        super().__init__(bootstrap_servers, changelog_topic, client_id="streamalert-alert-states")
+        self._states: dict[str, AlertState] = {}
+
+    def get(self, alert_id: str) -> AlertState | None:
+        return self._states.get(alert_id)
+
+    def apply(self, record: ConsumerRecord[bytes, bytes]) -> None:
+        if record.key is None:
+            return
+        alert_id = record.key.decode("utf-8", "replace")
+        if record.value is None:
+            self._states.pop(alert_id, None)
+        else:
+            self._states[alert_id] = AlertState.from_bytes(record.value)
