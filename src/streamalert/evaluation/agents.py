@@ -66,7 +66,11 @@ def register_evaluation(wiring: StreamAlert) -> None:
                 event = render_alert_fired(alert, transition)
                 if event.event_id not in log_of_partition.event_ids:
                     value = orjson.dumps(event.model_dump(mode="json", by_alias=True))
-                    sent = await topics.alert_fired.send(key=key, value=value, partition=partition)
+                    # force: Faust would otherwise attach the send to the tick and publish it
+                    # only once the tick is acked, after this wait: a deadlock.
+                    sent = await topics.alert_fired.send(
+                        key=key, value=value, partition=partition, force=True
+                    )
                     await sent  # acknowledged before the state that records it is written
                     log_of_partition.add(alert.id, event.event_id, event.incident, event.state)
                     log.info(
