@@ -210,5 +210,13 @@ def schemas(out: Path) -> None:
         click.echo(str(path))
 
 
+def _register_commands() -> None:
+    from streamalert.simulate import simulate_command
+
+    main.add_command(simulate_command)
+
+
+_register_commands()
+
 if __name__ == "__main__":
     main()
