@@ -16,6 +16,8 @@ from mode import ServiceT
 from streamalert.alerts.view import ConfigView
 from streamalert.auth import TokenStore
 from streamalert.evaluation.view import AlertStateView
+from streamalert.notify.inbox import Inbox
+from streamalert.notify.log import DeliveryLog
 from streamalert.settings import Settings, get_settings
 from streamalert.topics import topic_name
 from streamalert.web.readiness import Readiness
@@ -44,6 +46,8 @@ class StreamAlert:
     counts: faust.Table  # subject key → SubjectState bytes
     alert_states: faust.Table  # alert id → AlertState bytes
     state_view: AlertStateView
+    delivery_log: DeliveryLog
+    inbox: Inbox
     readiness: Readiness = field(default_factory=Readiness)
 
 
@@ -114,20 +118,28 @@ def build(settings: Settings | None = None) -> StreamAlert:
         counts=raw_table(app, "counts", settings),
         alert_states=alert_states,
         state_view=state_view,
+        delivery_log=DeliveryLog(settings.bootstrap_servers, topic_name(settings, "deliveries")),
+        inbox=Inbox(settings.bootstrap_servers, topic_name(settings, "notifications")),
     )
 
     # Imported here so that each part registers against this app instance.
     from streamalert.counting.agents import register_counting
     from streamalert.evaluation.agents import register_evaluation
+    from streamalert.notify.agent import register_notifier
     from streamalert.web.server import WebServer
 
     register_counting(wiring)
     register_evaluation(wiring)
+    register_notifier(wiring)
     wiring.readiness.add("configs_loaded", lambda: config_view.loaded)
     wiring.readiness.add("alert_states_loaded", lambda: state_view.loaded)
+    wiring.readiness.add("deliveries_loaded", lambda: wiring.delivery_log.loaded)
+    wiring.readiness.add("notifications_loaded", lambda: wiring.inbox.loaded)
     wiring.readiness.add("partitions_recovered", lambda: partitions_recovered(app))
     app.service(cast(type[ServiceT], config_view))
     app.service(cast(type[ServiceT], state_view))
+    app.service(cast(type[ServiceT], wiring.delivery_log))
+    app.service(cast(type[ServiceT], wiring.inbox))
     app.service(cast(type[ServiceT], WebServer(wiring)))
     return wiring
 

@@ -187,6 +187,22 @@ def alerts_delete(url: str | None, token: str | None, alert_id: str) -> None:
     click.echo(f"deleted {alert_id}")
 
 
+@alerts.command("test")
+@with_api
+@click.argument("alert_id")
+def alerts_test(url: str | None, token: str | None, alert_id: str) -> None:
+    """Send a test notification to every channel of an alert and print each outcome."""
+    client = _client(url, token)
+    path = f"/v1/workspaces/{client.workspace()}/alerts/{alert_id}/test"
+    results = _call(lambda: client.request("POST", path))["results"]
+    for result in results:
+        channel = result["channel"]
+        detail = f" ({result['error']})" if result.get("error") else ""
+        click.echo(f"{channel['type']:15} {channel['target']:50} {result['outcome']}{detail}")
+    if any(result["outcome"] != "delivered" for result in results):
+        raise SystemExit(1)
+
+
 def _call(action: Callable[[], Any]) -> Any:
     from streamalert.client import ApiFailure
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 
-from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.structs import ConsumerRecord
 from mode import Service
 
@@ -24,7 +24,7 @@ class ViewLagging(Exception):
 class TopicView(Service):
     """Subclasses say what a record means in `apply`; this class keeps up with the topic."""
 
-    def __init__(self, bootstrap_servers: str, topic: str, client_id: str) -> None:
+    def __init__(self, bootstrap_servers: str, topic: str, client_id: str, writable: bool = False) -> None:
         super().__init__()
         self.topic = topic
         self._bootstrap = bootstrap_servers
@@ -33,6 +33,9 @@ class TopicView(Service):
         self._advanced = asyncio.Condition()
         self._loaded = False
         self._consumer: AIOKafkaConsumer | None = None
+        self._producer: AIOKafkaProducer | None = None
+        self._writable = writable
+        self._loaded_event = asyncio.Event()
 
     def apply(self, record: ConsumerRecord[bytes, bytes]) -> None:
         raise NotImplementedError
@@ -43,6 +46,9 @@ class TopicView(Service):
     @property
     def loaded(self) -> bool:
         return self._loaded
+
+    async def wait_loaded(self) -> None:
+        await self._loaded_event.wait()
 
     async def sync(self, timeout: float = 10.0) -> None:
         """Wait until the view holds everything the topic holds now."""
@@ -63,7 +69,21 @@ class TopicView(Service):
         except TimeoutError:
             raise ViewLagging(f"the view of {self.topic} did not catch up within {timeout} s") from None
 
+    async def write(self, key: bytes, value: bytes | None) -> None:
+        """Produce a record and return once this view has applied it (read-your-writes)."""
+        assert self._producer is not None, "the view was not created writable"
+        metadata = await self._producer.send_and_wait(self.topic, key=key, value=value)
+        await self.wait_for({metadata.partition: metadata.offset + 1})
+
     async def on_start(self) -> None:
+        if self._writable:
+            self._producer = AIOKafkaProducer(
+                bootstrap_servers=self._bootstrap,
+                client_id=f"{self._client_id}-writer",
+                acks="all",
+                enable_idempotence=True,
+            )
+            await self._producer.start()
         self._consumer = AIOKafkaConsumer(
             self.topic,
             bootstrap_servers=self._bootstrap,
@@ -80,6 +100,8 @@ class TopicView(Service):
     async def on_stop(self) -> None:
         if self._consumer is not None:
             await self._consumer.stop()
+        if self._producer is not None:
+            await self._producer.stop()
 
     def _partitions(self) -> set[int]:
         assert self._consumer is not None
@@ -106,6 +128,7 @@ class TopicView(Service):
                 self._positions[tp.partition] = await consumer.position(tp)
             if not self._loaded and all(self._positions.get(p, 0) >= o for p, o in loading_targets.items()):
                 self._loaded = True
+                self._loaded_event.set()
                 self.on_loaded()
             async with self._advanced:
                 self._advanced.notify_all()

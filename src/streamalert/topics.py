@@ -65,6 +65,12 @@ def catalogue(settings: Settings) -> list[TopicSpec]:
             week,
         ),
         TopicSpec(
+            topic_name(settings, "notifications"),
+            "the in-app notification list of each workspace (compacted)",
+            "workspace id and notification id",
+            {"cleanup.policy": "compact"},
+        ),
+        TopicSpec(
             topic_name(settings, "ticks"),
             "internal: the evaluation clock, one tick per partition per evaluation interval",
             "none",

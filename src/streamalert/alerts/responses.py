@@ -17,6 +17,7 @@ from streamalert.records.alerts import (
     InAppChannel,
 )
 from streamalert.records.common import Id, Percent, StrictRecord, Timestamp
+from streamalert.records.outputs import DeliveryAttempt
 
 MASKED = "masked: the scheme and host, then **** and the last 4 characters"
 
@@ -97,8 +98,10 @@ def current_status(state: AlertState | None) -> Literal["ok", "firing", "insuffi
     return state.status if state is not None and state.status is not None else "insufficient_data"
 
 
-def history_body(alert: AlertConfig, state: AlertState | None) -> dict[str, Any]:
-    """The alert's current state and its status changes, newest first."""
+def history_body(
+    alert: AlertConfig, state: AlertState | None, deliveries: list[DeliveryAttempt]
+) -> dict[str, Any]:
+    """The alert's current state, its status changes and delivery attempts, newest first."""
     body: dict[str, Any] = {
         "alert_id": alert.id,
         "status": current_status(state),
@@ -110,6 +113,7 @@ def history_body(alert: AlertConfig, state: AlertState | None) -> dict[str, Any]
         "window": None,
         "baseline_window": None,
         "transitions": [],
+        "deliveries": [attempt.model_dump(mode="json") for attempt in deliveries],
     }
     if state is not None:
         dumped = state.model_dump(mode="json", exclude={"history", "status", "alert_version"})

@@ -11,7 +11,6 @@ from collections.abc import Callable
 from typing import Any
 
 import orjson
-from aiokafka import AIOKafkaProducer
 from aiokafka.structs import ConsumerRecord
 from pydantic import ValidationError
 
@@ -25,10 +24,9 @@ Listener = Callable[[str, AlertConfig | None], Any]
 
 class ConfigView(TopicView):
     def __init__(self, bootstrap_servers: str, topic: str) -> None:
-        super().__init__(bootstrap_servers, topic, client_id="streamalert-configs")
+        super().__init__(bootstrap_servers, topic, client_id="streamalert-configs", writable=True)
         self._alerts: dict[str, AlertConfig] = {}
         self._listeners: list[Listener] = []
-        self._producer: AIOKafkaProducer | None = None
 
     # --- reading -------------------------------------------------------------------
 
@@ -50,35 +48,15 @@ class ConfigView(TopicView):
 
     async def put(self, alert: AlertConfig) -> AlertConfig:
         """Write a configuration and return it once this view has applied it."""
-        await self._write(alert.id, orjson.dumps(alert.model_dump(mode="json")))
+        await self.write(alert.id.encode(), orjson.dumps(alert.model_dump(mode="json")))
         stored = self._alerts.get(alert.id)
         assert stored is not None and stored.version >= alert.version
         return stored
 
     async def delete(self, alert_id: str) -> None:
-        await self._write(alert_id, None)
+        await self.write(alert_id.encode(), None)
 
-    async def _write(self, alert_id: str, value: bytes | None) -> None:
-        assert self._producer is not None
-        metadata = await self._producer.send_and_wait(self.topic, key=alert_id.encode(), value=value)
-        await self.wait_for({metadata.partition: metadata.offset + 1})
-
-    # --- the service ---------------------------------------------------------------
-
-    async def on_start(self) -> None:
-        self._producer = AIOKafkaProducer(
-            bootstrap_servers=self._bootstrap,
-            client_id="streamalert-configs-writer",
-            acks="all",
-            enable_idempotence=True,
-        )
-        await self._producer.start()
-        await super().on_start()
-
-    async def on_stop(self) -> None:
-        await super().on_stop()
-        if self._producer is not None:
-            await self._producer.stop()
+    # --- following the topic -------------------------------------------------------
 
     def on_loaded(self) -> None:
         log.info("alert configurations loaded: %d alerts", len(self._alerts))

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import logging
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
@@ -10,12 +12,18 @@ from aiohttp import web
 from streamalert.alerts.editing import AlertCreate, new_alert, parse_request, patched_alert
 from streamalert.alerts.responses import alert_body, alert_row, history_body
 from streamalert.auth import Principal, TokenStore
-from streamalert.records.alerts import AlertConfig, Creator
+from streamalert.notify import integration_for, target_of
+from streamalert.notify.pipeline import RetryPolicy, deliver
+from streamalert.notify.sample import sample_event
+from streamalert.records.alerts import AlertConfig, Channel, Creator
+from streamalert.records.outputs import DeliveryAttempt
 from streamalert.web.errors import ApiError, Handler, json_body, not_found
 from streamalert.web.responses import json_response
 
 if TYPE_CHECKING:
     from streamalert.app import StreamAlert
+
+log = logging.getLogger(__name__)
 
 WIRING: web.AppKey[StreamAlert] = web.AppKey("wiring", object)  # type: ignore[arg-type]
 PRINCIPAL = "principal"
@@ -30,6 +38,9 @@ def add_routes(application: web.Application) -> None:
     application.router.add_patch(alerts + "/{id}", patch_alert)
     application.router.add_delete(alerts + "/{id}", delete_alert)
     application.router.add_get(alerts + "/{id}/history", alert_history)
+    application.router.add_post(alerts + "/{id}/test", test_alert)
+    application.router.add_get("/v1/workspaces/{ws}/notifications", list_notifications)
+    application.router.add_post("/v1/workspaces/{ws}/notifications/{nid}/read", read_notification)
 
 
 def auth_middleware(tokens: TokenStore) -> web.middleware:  # type: ignore[valid-type]
@@ -123,4 +134,56 @@ async def alert_history(request: web.Request) -> web.Response:
     wiring = _wiring(request)
     alert = await _find(request)
     await wiring.state_view.sync()
-    return json_response(history_body(alert, wiring.state_view.get(alert.id)))
+    await wiring.delivery_log.sync()
+    body = history_body(alert, wiring.state_view.get(alert.id), wiring.delivery_log.for_alert(alert.id))
+    return json_response(body)
+
+
+# A test send answers within the request: one quick retry at most.
+TEST_POLICY = RetryPolicy(max_attempts=2, base_delay=0.5, max_delay=1.0, attempt_timeout=10.0)
+
+
+async def test_alert(request: web.Request) -> web.Response:
+    """Send a clearly marked test notification to each channel now; report each outcome."""
+    wiring = _wiring(request)
+    alert = await _find(request)
+    event = sample_event(alert, wiring.state_view.get(alert.id), datetime.now(UTC))
+    settings = wiring.settings
+
+    async def send(channel: Channel) -> dict[str, object]:
+        integration = integration_for(
+            channel, settings, append=wiring.inbox.append, public_url=settings.public_url
+        )
+        target = target_of(channel)
+        final = await deliver(integration, event, target, record=_ignore, policy=TEST_POLICY, test=True)
+        log.info("test send of alert %s to %s %s: %s", alert.id, target.type, target.target, final.outcome)
+        return {
+            "channel": target.model_dump(),
+            "outcome": final.outcome,
+            "attempts": final.attempt,
+            "status_code": final.status_code,
+            "error": final.error,
+        }
+
+    results = await asyncio.gather(*(send(channel) for channel in alert.channels))
+    return json_response({"alert_id": alert.id, "event_id": event.event_id, "results": list(results)})
+
+
+async def _ignore(_: DeliveryAttempt) -> None:
+    """Test sends are answered to the caller, not written to `deliveries`."""
+
+
+async def list_notifications(request: web.Request) -> web.Response:
+    wiring, principal = _wiring(request), _principal(request)
+    await wiring.inbox.sync()
+    entries, unread = wiring.inbox.list(principal.workspace_id)
+    return json_response({"notifications": entries, "unread": unread})
+
+
+async def read_notification(request: web.Request) -> web.Response:
+    wiring, principal = _wiring(request), _principal(request)
+    await wiring.inbox.sync()
+    entry = await wiring.inbox.mark_read(principal.workspace_id, request.match_info["nid"])
+    if entry is None:
+        raise not_found("notification not found")
+    return json_response(entry)

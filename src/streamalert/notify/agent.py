@@ -1,0 +1,105 @@
+"""The notifier: delivers each alert-fired event to every channel of its alert.
+
+Each (event, channel) delivery runs as its own task, so a slow or failing endpoint never
+holds up another. An event is acknowledged only once all its deliveries are final; Faust
+commits offsets up to the first unacknowledged event, so after a crash the unfinished
+events come back, and the delivery log skips the channels already done.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import defaultdict
+from collections.abc import AsyncIterator
+from typing import TYPE_CHECKING
+
+from faust import EventT, StreamT
+from pydantic import ValidationError
+
+from streamalert.notify import integration_for, target_of
+from streamalert.notify.pipeline import deliver
+from streamalert.records.alerts import AlertConfig, Channel
+from streamalert.records.outputs import AlertFired
+
+if TYPE_CHECKING:
+    from streamalert.app import StreamAlert
+
+log = logging.getLogger(__name__)
+
+
+def register_notifier(wiring: StreamAlert) -> None:
+    app, topics, settings = wiring.app, wiring.topics, wiring.settings
+    configs, deliveries, inbox = wiring.config_view, wiring.delivery_log, wiring.inbox
+    in_flight: dict[int, set[asyncio.Task[None]]] = defaultdict(set)
+
+    async def deliver_to(event: AlertFired, channel: Channel) -> None:
+        target = target_of(channel)
+        if deliveries.is_final(event.event_id, target):
+            return
+        integration = integration_for(channel, settings, append=inbox.append, public_url=settings.public_url)
+        final = await deliver(integration, event, target, record=deliveries.record)
+        log_outcome = log.info if final.outcome == "delivered" else log.warning
+        log_outcome(
+            "delivery %s of alert %s %s to %s %s: %s after %d attempt(s)%s",
+            event.event_id,
+            event.alert_id,
+            event.state,
+            target.type,
+            target.target,
+            final.outcome,
+            final.attempt,
+            f" ({final.error})" if final.error else "",
+        )
+
+    async def handle(stream: StreamT[bytes], message: EventT, event: AlertFired, alert: AlertConfig) -> None:
+        try:
+            await asyncio.gather(*(deliver_to(event, channel) for channel in alert.channels))
+        except Exception:
+            # The event stays unacknowledged: it is retried after the next restart or rebalance.
+            log.exception("delivering %s failed; it will be retried", event.event_id)
+            return
+        await stream.ack(message)
+
+    @app.on_partitions_revoked.connect
+    async def stop_revoked(app_: object, revoked: set, **_: object) -> None:  # type: ignore[type-arg]
+        # The new owner redelivers what is unfinished; racing it would deliver twice.
+        for tp in revoked:
+            if tp.topic == topics.alert_fired.get_topic_name():
+                for task in in_flight.pop(tp.partition, set()):
+                    task.cancel()
+
+    @app.agent(topics.alert_fired, name="streamalert.notify")
+    async def notify(stream: StreamT[bytes]) -> AsyncIterator[None]:
+        # Deliveries made before a restart must be known before anything is delivered again.
+        await deliveries.wait_loaded()
+        await configs.wait_loaded()
+        manual = stream.noack()
+        async for message in manual.events():
+            try:
+                event = AlertFired.model_validate_json(message.value)
+            except ValidationError:
+                log.error(
+                    "alert-fired[%d]@%d is not an alert-fired event; skipped",
+                    message.message.partition,
+                    message.message.offset,
+                )
+                await manual.ack(message)
+                continue
+            alert = configs.get(event.alert_id)
+            if alert is None:
+                await configs.sync()  # created on another worker a moment ago?
+                alert = configs.get(event.alert_id)
+            if alert is None:
+                log.info(
+                    "alert %s was deleted before event %s was delivered; nothing sent",
+                    event.alert_id,
+                    event.event_id,
+                )
+                await manual.ack(message)
+                continue
+            partition = message.message.partition
+            task = asyncio.ensure_future(handle(manual, message, event, alert))
+            in_flight[partition].add(task)
+            task.add_done_callback(in_flight[partition].discard)
+            yield None
