@@ -125,12 +125,14 @@ def build(settings: Settings | None = None) -> StreamAlert:
     # Imported here so that each part registers against this app instance.
     from streamalert.counting.agents import register_counting
     from streamalert.evaluation.agents import register_evaluation
+    from streamalert.metrics import register_state_collector
     from streamalert.notify.agent import register_notifier
     from streamalert.web.server import WebServer
 
     register_counting(wiring)
     register_evaluation(wiring)
     register_notifier(wiring)
+    register_state_collector(wiring)
     wiring.readiness.add("configs_loaded", lambda: config_view.loaded)
     wiring.readiness.add("alert_states_loaded", lambda: state_view.loaded)
     wiring.readiness.add("deliveries_loaded", lambda: wiring.delivery_log.loaded)

@@ -30,6 +30,7 @@ def worker() -> None:
     import faust
 
     from streamalert.app import build
+    from streamalert.logs import logging_config
     from streamalert.topics import ensure_topics
 
     settings = get_settings()
@@ -44,6 +45,7 @@ def worker() -> None:
     faust.Worker(
         wiring.app,
         loglevel=settings.log_level,
+        logging_config=logging_config(settings),
         quiet=not sys.stdout.isatty(),  # no banner or spinner in logs collected by a supervisor
         # Faust's default would re-route stdout into the log at WARN level.
         redirect_stdouts=False,

@@ -42,6 +42,7 @@ class Settings(BaseSettings):
         description="seconds before a silent worker is dropped from the group and its partitions move",
     )
     log_level: Literal["debug", "info", "warn", "error"] = Field("info", description="worker log level")
+    log_format: Literal["text", "json"] = Field("text", description="text, or one JSON object per line")
     input_retention_hours: int = Field(
         96, ge=72, description="retention of the input topics (SPEC §3.1: at least 3 days)"
     )

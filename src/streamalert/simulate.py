@@ -28,7 +28,7 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 import click
 import orjson
@@ -37,6 +37,9 @@ from pydantic import TypeAdapter, ValidationError
 from streamalert.counting.windows import HOUR, floor_hour, windows_at
 from streamalert.records.common import Id
 from streamalert.records.inputs import AudienceSize, DeliveryResult, SourceEvents
+
+if TYPE_CHECKING:
+    from aiokafka.producer.message_accumulator import BatchBuilder
 
 TopicKey = Literal["pipeline-events", "delivery-results"]
 TOPICS: tuple[TopicKey, ...] = ("pipeline-events", "delivery-results")
@@ -859,8 +862,32 @@ async def missing_topics(bootstrap: str, names: Iterable[str]) -> list[str]:
     return [name for name in names if name not in existing]
 
 
+class KeyHashPartitioner:
+    """The partition of a key as aiokafka's default partitioner (and the Java client) picks it:
+    murmur2 of the key modulo the partition count; each key's hash is computed once."""
+
+    def __init__(self) -> None:
+        from aiokafka.partitioner import murmur2
+
+        self._murmur2 = murmur2
+        self._hashes: dict[bytes, int] = {}
+
+    def __call__(self, key: bytes, partitions: Sequence[int]) -> int:
+        hashed = self._hashes.get(key)
+        if hashed is None:
+            hashed = self._hashes[key] = self._murmur2(key) & 0x7FFFFFFF
+        return partitions[hashed % len(partitions)]
+
+
 class Publisher:
-    """A batching producer (acks=all, linger): sends without waiting, checks every ack."""
+    """A batching producer (acks=all): records are appended to one open batch per partition,
+    which is handed to aiokafka when full or on `ship`; `flush` waits for every acknowledgement.
+
+    Building the batches here rather than calling `send` per record is about ten times faster;
+    the partition is the one the default partitioner would pick for the key.
+    """
+
+    MAX_BATCH = 512 * 1024
 
     def __init__(self, bootstrap: str, topics: Mapping[TopicKey, str], linger_ms: int = 20) -> None:
         from aiokafka import AIOKafkaProducer
@@ -871,10 +898,12 @@ class Publisher:
             client_id="streamalert-simulate",
             acks="all",
             linger_ms=linger_ms,
-            max_batch_size=512 * 1024,
-            max_request_size=4 * 1024 * 1024,
+            max_batch_size=self.MAX_BATCH,
             request_timeout_ms=30_000,
         )
+        self.partitioner = KeyHashPartitioner()
+        self.partitions: dict[str, list[int]] = {}
+        self.open: dict[tuple[str, int], BatchBuilder] = {}
         self.pending: list[asyncio.Future[object]] = []
 
     async def __aenter__(self) -> Publisher:
@@ -882,8 +911,11 @@ class Publisher:
 
         try:
             await self.producer.start()
+            for topic in self.topics.values():
+                self.partitions[topic] = sorted(await self.producer.partitions_for(topic))
         except KafkaError as error:
-            raise click.ClickException(f"cannot reach Kafka: {error}") from None
+            await self.producer.stop()
+            raise click.ClickException(f"cannot publish to Kafka: {error}") from None
         return self
 
     async def __aexit__(self, *exc_info: object) -> None:
@@ -895,15 +927,33 @@ class Publisher:
 
     async def send(self, emissions: Iterable[Emission]) -> None:
         for emission in emissions:
-            future = await self.producer.send(
-                self.topics[emission.topic], value=emission.value(), key=emission.key.encode()
-            )
-            self.pending.append(future)
-        if len(self.pending) >= 20_000:
+            topic = self.topics[emission.topic]
+            key, value = emission.key.encode(), emission.value()
+            partition = self.partitioner(key, self.partitions[topic])
+            batch = self.open.get((topic, partition))
+            if batch is None:
+                batch = self.open[(topic, partition)] = self.producer.create_batch()
+            if batch.append(key=key, value=value, timestamp=None) is None:
+                await self._ship(topic, partition, batch)
+                batch = self.open[(topic, partition)] = self.producer.create_batch()
+                if batch.append(key=key, value=value, timestamp=None) is None:
+                    raise click.ClickException(f"a record of {len(value)} bytes does not fit in a batch")
+        if len(self.pending) >= 256:
             await self.flush()
 
+    async def _ship(self, topic: str, partition: int, batch: BatchBuilder) -> None:
+        batch.close()
+        self.pending.append(await self.producer.send_batch(batch, topic, partition=partition))
+
+    async def ship(self) -> None:
+        """Hand every open batch to the producer, without waiting for the acknowledgements."""
+        batches, self.open = self.open, {}
+        for (topic, partition), batch in batches.items():
+            await self._ship(topic, partition, batch)
+
     async def flush(self) -> None:
-        """Wait for every record sent so far to be acknowledged; raise the first error."""
+        """Ship the open batches and wait until all is acknowledged; raise the first error."""
+        await self.ship()
         pending, self.pending = self.pending, []
         if pending:
             await asyncio.gather(*pending)
@@ -1029,10 +1079,12 @@ async def live(
             elapsed = time.monotonic() - started
             if options.duration is not None and elapsed >= options.duration:
                 break
-            due = min(int(options.rate * elapsed) - sent, max(1, int(options.rate)))
+            # Catch up with the target, by at most half a second's worth at a time.
+            due = min(int(options.rate * elapsed) - sent, max(1, int(options.rate / 2)))
             if due > 0:
                 emissions = traffic.batch(datetime.now(UTC), due)
                 await publisher.send(emissions)
+                await publisher.ship()
                 for emission in emissions:
                     live_tally.add(emission)
                 sent += due

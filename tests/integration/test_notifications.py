@@ -320,3 +320,62 @@ async def test_no_delivery_is_repeated_after_a_sigkill(
         assert len(user.call("GET", "/v1/workspaces/{ws}/notifications")[1]["notifications"]) == 1
     finally:
         worker.stop()
+
+
+def scrape(worker: WorkerProcess) -> dict[str, float]:
+    """`/metrics` as {'name{labels}': value}."""
+    import urllib.request
+
+    with urllib.request.urlopen(f"{worker.url}/metrics", timeout=10) as response:
+        text = response.read().decode()
+    samples = {}
+    for line in text.splitlines():
+        if line and not line.startswith("#"):
+            name, _, value = line.rpartition(" ")
+            samples[name] = float(value)
+    return samples
+
+
+async def test_metrics_move_with_records_alerts_and_deliveries(
+    worker: WorkerProcess, kafka_bootstrap: str, unique: str
+) -> None:
+    topic = f"{worker.prefix}.pipeline-events"
+    before = scrape(worker)
+    user = owner(worker, unique)
+    await publish(kafka_bootstrap, worker, unique, "metered", baseline=100, current=10)
+    await produce(kafka_bootstrap, topic, [(b"metered", b"{broken")])
+    user.create(alert_body("metered", [{"type": "in_app"}]))
+    await eventually(
+        lambda: user.call("GET", "/v1/workspaces/{ws}/notifications")[1]["unread"] == 1,
+        what="in-app delivery",
+    )
+
+    def grew(name: str, by: float = 1) -> bool:
+        return scrape(worker).get(name, 0) - before.get(name, 0) >= by
+
+    await eventually(
+        lambda: grew('streamalert_deliveries_total{channel="in_app",outcome="delivered"}'),
+        what="delivery counter",
+    )
+    after = scrape(worker)
+    assert (
+        after[f'streamalert_records_total{{topic="{topic}"}}']
+        - before.get(f'streamalert_records_total{{topic="{topic}"}}', 0)
+        >= 3
+    )
+    assert (
+        after[f'streamalert_records_rejected_total{{topic="{topic}"}}']
+        - before.get(f'streamalert_records_rejected_total{{topic="{topic}"}}', 0)
+        >= 1
+    )
+    assert after['streamalert_alert_transitions_total{state="firing"}'] > before.get(
+        'streamalert_alert_transitions_total{state="firing"}', 0
+    )
+    assert after['streamalert_evaluations_total{status="firing"}'] > before.get(
+        'streamalert_evaluations_total{status="firing"}', 0
+    )
+    assert after['streamalert_alerts{state="firing"}'] >= 1
+    assert after['streamalert_delivery_latency_seconds_count{channel="in_app"}'] >= 1
+    assert any(
+        name.startswith(f'streamalert_consumer_lag{{partition="0",topic="{topic}"}}') for name in after
+    )

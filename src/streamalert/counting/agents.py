@@ -18,6 +18,7 @@ from faust import EventT, StreamT
 from streamalert.counting.buckets import InputRecord, Item, SubjectState, apply, key_counter, subject_keys
 from streamalert.faust_context import attributed_to
 from streamalert.ingest.validation import Position, parse_delivery_result, parse_pipeline_event
+from streamalert.metrics import RECORDS_IN, RECORDS_REJECTED
 from streamalert.records import DeadLetter
 
 if TYPE_CHECKING:
@@ -35,6 +36,7 @@ def register_counting(wiring: StreamAlert) -> None:
     app, topics, counts = wiring.app, wiring.topics, wiring.counts
 
     async def reject(letter: DeadLetter) -> None:
+        RECORDS_REJECTED.labels(letter.topic).inc()
         log.info("dead-letter %s[%d]@%d: %s", letter.topic, letter.partition, letter.offset, letter.reason)
         await topics.dead_letter.send(
             key=letter.key.encode() if letter.key is not None else None,
@@ -44,6 +46,7 @@ def register_counting(wiring: StreamAlert) -> None:
     async def count(stream: StreamT[bytes], parse: Parser) -> AsyncIterator[None]:
         async for events in stream.take_events(BATCH_SIZE, within=BATCH_WINDOW):
             now = datetime.now(UTC)
+            RECORDS_IN.labels(events[0].message.topic).inc(len(events))
             # partition → (an event of it, table key → records); the event attributes the writes.
             batches: dict[int, tuple[EventT, dict[str, list[Item]]]] = {}
             for event in events:

@@ -21,6 +21,7 @@ from streamalert.evaluation.decide import evaluate
 from streamalert.evaluation.published import PublishedIndex, adopt_published
 from streamalert.evaluation.render import render_alert_fired
 from streamalert.evaluation.state import AlertState, step
+from streamalert.metrics import EVALUATIONS, TRANSITIONS
 from streamalert.records.common import format_timestamp, parse_timestamp
 
 if TYPE_CHECKING:
@@ -62,6 +63,7 @@ def register_evaluation(wiring: StreamAlert) -> None:
             previous = AlertState.from_bytes(stored) if stored is not None else None
             previous = adopt_published(previous, log_of_partition.latest.get(alert.id))
             state, transition = step(previous, alert, evaluate(alert, subject, now), now)
+            EVALUATIONS.labels(state.status).inc()
             if transition is not None:
                 event = render_alert_fired(alert, transition)
                 if event.event_id not in log_of_partition.event_ids:
@@ -73,6 +75,7 @@ def register_evaluation(wiring: StreamAlert) -> None:
                     )
                     await sent  # acknowledged before the state that records it is written
                     log_of_partition.add(alert.id, event.event_id, event.incident, event.state)
+                    TRANSITIONS.labels(event.state).inc()
                     log.info(
                         "alert %s %s (incident %d): %s", alert.id, event.state, event.incident, event.summary
                     )

@@ -17,10 +17,11 @@ from typing import TYPE_CHECKING
 from faust import EventT, StreamT
 from pydantic import ValidationError
 
+from streamalert.metrics import DELIVERIES, DELIVERY_ATTEMPTS, DELIVERY_LATENCY
 from streamalert.notify import integration_for, target_of
 from streamalert.notify.pipeline import deliver
 from streamalert.records.alerts import AlertConfig, Channel
-from streamalert.records.outputs import AlertFired
+from streamalert.records.outputs import AlertFired, DeliveryAttempt
 
 if TYPE_CHECKING:
     from streamalert.app import StreamAlert
@@ -33,12 +34,21 @@ def register_notifier(wiring: StreamAlert) -> None:
     configs, deliveries, inbox = wiring.config_view, wiring.delivery_log, wiring.inbox
     in_flight: dict[int, set[asyncio.Task[None]]] = defaultdict(set)
 
+    async def record(attempt: DeliveryAttempt) -> None:
+        DELIVERY_ATTEMPTS.labels(attempt.channel.type, attempt.outcome).inc()
+        await deliveries.record(attempt)
+
     async def deliver_to(event: AlertFired, channel: Channel) -> None:
         target = target_of(channel)
         if deliveries.is_final(event.event_id, target):
             return
         integration = integration_for(channel, settings, append=inbox.append, public_url=settings.public_url)
-        final = await deliver(integration, event, target, record=deliveries.record)
+        final = await deliver(integration, event, target, record=record)
+        DELIVERIES.labels(target.type, final.outcome).inc()
+        if final.outcome == "delivered":
+            DELIVERY_LATENCY.labels(target.type).observe(
+                max((final.at - event.occurred_at).total_seconds(), 0.0)
+            )
         log_outcome = log.info if final.outcome == "delivered" else log.warning
         log_outcome(
             "delivery %s of alert %s %s to %s %s: %s after %d attempt(s)%s",

@@ -12,8 +12,10 @@ from typing import TYPE_CHECKING
 
 from aiohttp import web
 from mode import Service
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from streamalert import __version__
+from streamalert.metrics import REGISTRY
 from streamalert.web.api import WIRING, add_routes, auth_middleware
 from streamalert.web.errors import error_middleware
 from streamalert.web.openapi import openapi_document
@@ -31,6 +33,7 @@ def create_web_app(wiring: StreamAlert) -> web.Application:
     application.router.add_get("/healthz", healthz)
     application.router.add_get("/readyz", readyz)
     application.router.add_get("/openapi.json", openapi)
+    application.router.add_get("/metrics", metrics)
     add_routes(application)
     return application
 
@@ -43,6 +46,11 @@ async def readyz(request: web.Request) -> web.Response:
     checks = request.app[WIRING].readiness.check()
     ready = all(checks.values())
     return json_response({"ready": ready, "checks": checks}, status=200 if ready else 503)
+
+
+async def metrics(request: web.Request) -> web.Response:
+    body = generate_latest(REGISTRY)
+    return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE_LATEST})
 
 
 async def openapi(request: web.Request) -> web.Response:

@@ -1,0 +1,104 @@
+"""Prometheus metrics of a worker, served at `/metrics` (names follow Prometheus conventions).
+
+Counters and histograms are updated where things happen; gauges that describe state
+(alerts by state, consumer lag) are computed when scraped.
+"""
+
+from __future__ import annotations
+
+from collections import Counter as Tally
+from collections.abc import Iterator
+from typing import TYPE_CHECKING
+
+from prometheus_client import CollectorRegistry, Counter, Histogram
+from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.registry import Collector
+
+if TYPE_CHECKING:
+    from streamalert.app import StreamAlert
+
+REGISTRY = CollectorRegistry()
+
+RECORDS_IN = Counter(
+    "streamalert_records_total", "Input records read, by topic.", ["topic"], registry=REGISTRY
+)
+RECORDS_REJECTED = Counter(
+    "streamalert_records_rejected_total",
+    "Input records sent to the dead-letter topic, by topic.",
+    ["topic"],
+    registry=REGISTRY,
+)
+EVALUATIONS = Counter(
+    "streamalert_evaluations_total", "Alert evaluations, by resulting status.", ["status"], registry=REGISTRY
+)
+TRANSITIONS = Counter(
+    "streamalert_alert_transitions_total",
+    "alert-fired events published, by state (firing, resolved).",
+    ["state"],
+    registry=REGISTRY,
+)
+DELIVERIES = Counter(
+    "streamalert_deliveries_total",
+    "Final outcomes of notification deliveries, by channel type and outcome.",
+    ["channel", "outcome"],
+    registry=REGISTRY,
+)
+DELIVERY_ATTEMPTS = Counter(
+    "streamalert_delivery_attempts_total",
+    "Notification delivery attempts, by channel type and outcome (delivered, retrying, failed).",
+    ["channel", "outcome"],
+    registry=REGISTRY,
+)
+DELIVERY_LATENCY = Histogram(
+    "streamalert_delivery_latency_seconds",
+    "Seconds from an alert transition to its delivery, by channel type.",
+    ["channel"],
+    buckets=(0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60, 120, 300),
+    registry=REGISTRY,
+)
+
+
+class StateCollector(Collector):
+    """Alerts by state and consumer lag, read from the worker when scraped."""
+
+    def __init__(self, wiring: StreamAlert) -> None:
+        self.wiring = wiring
+
+    def collect(self) -> Iterator[GaugeMetricFamily]:
+        from streamalert.alerts.responses import current_status
+
+        states = GaugeMetricFamily(
+            "streamalert_alerts", "Enabled alerts by state, as this worker sees them.", labels=["state"]
+        )
+        tally = Tally(
+            current_status(self.wiring.state_view.get(alert.id))
+            for alert in self.wiring.config_view.all()
+            if alert.enabled
+        )
+        for state in ("ok", "firing", "insufficient_data"):
+            states.add_metric([state], tally.get(state, 0))
+        yield states
+
+        lag = GaugeMetricFamily(
+            "streamalert_consumer_lag",
+            "Records not yet read, per assigned partition.",
+            labels=["topic", "partition"],
+        )
+        consumer = self.wiring.app.consumer
+        try:
+            assignment = consumer.assignment()
+        except Exception:  # not started or rebalancing
+            assignment = set()
+        for tp in sorted(assignment):
+            try:
+                highwater = consumer.highwater(tp)
+            except Exception:
+                continue
+            read = consumer._read_offset.get(tp)  # Faust keeps the last offset it read
+            behind = highwater - (read + 1 if read is not None else 0) if highwater is not None else 0
+            lag.add_metric([tp.topic, str(tp.partition)], max(behind, 0))
+        yield lag
+
+
+def register_state_collector(wiring: StreamAlert) -> None:
+    REGISTRY.register(StateCollector(wiring))
