@@ -230,8 +230,10 @@ def schemas(out: Path) -> None:
 
 def _register_commands() -> None:
     from streamalert.simulate import simulate_command
+    from streamalert.sink import sink_command
 
     main.add_command(simulate_command)
+    main.add_command(sink_command)
 
 
 _register_commands()
