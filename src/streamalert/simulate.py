@@ -438,6 +438,11 @@ class Emission:
         return orjson.dumps(self.record.model_dump(mode="json"))
 
 
+def to_millis(moment: datetime) -> datetime:
+    """`moment` truncated to the millisecond: what its RFC 3339 form carries (SPEC §3)."""
+    return moment.replace(microsecond=moment.microsecond // 1000 * 1000)
+
+
 def emit(record: InputRecord) -> Emission:
     """Wrap a validated record; the key is its subject id, as the worker demands (SPEC §3)."""
     topic: TopicKey = "delivery-results" if isinstance(record, DeliveryResult) else "pipeline-events"
@@ -450,7 +455,7 @@ def source_events(world: World, source_id: str, timestamp: datetime, count: int)
             type="source_events",
             workspace_id=world.workspace_id,
             source_id=source_id,
-            timestamp=timestamp,
+            timestamp=to_millis(timestamp),
             count=count,
         )
     )
@@ -480,7 +485,7 @@ def delivery_result(
             destination_id=destination_id,
             mapping_id=mapping_id,
             audience_id=audience_id,
-            timestamp=timestamp,
+            timestamp=to_millis(timestamp),
             delivered=delivered,
             failed=failed,
         )
@@ -526,7 +531,7 @@ def audience_size(
             workspace_id=world.workspace_id,
             audience_id=audience_id,
             destination_id=destination_id,
-            timestamp=timestamp,
+            timestamp=to_millis(timestamp),
             size=size,
         )
     )
@@ -994,15 +999,15 @@ async def run(options: Options, now: datetime | None = None) -> Tally:
     world = options.world
     plan = plan_traffic(world, now, rng, options.events_per_hour, options.anomalies)
     tally = Tally(now=now)
-    echo_err = _stderr_echo()
     async with Publisher(options.bootstrap, names) as publisher:
         hours = backfill_hours_from(plan, options.backfill_hours)
         if hours:
             to_next_hour = (plan.hour + HOUR - now).total_seconds()
             if to_next_hour < 120:
-                echo_err(
+                click.echo(
                     f"note: the hour ends in {to_next_hour:.0f} s; the worker then drops the oldest "
-                    "backfilled hour (older than the new baseline window start)"
+                    "backfilled hour (older than the new baseline window start)",
+                    err=True,
                 )
             started = time.monotonic()
             records = 0
@@ -1032,13 +1037,6 @@ async def run(options: Options, now: datetime | None = None) -> Tally:
         if options.rate > 0:
             await live(options, plan, publisher, tally, rng, names)
     return tally
-
-
-def _stderr_echo() -> Callable[[str], None]:
-    def echo(message: str) -> None:
-        click.echo(message, err=True)
-
-    return echo
 
 
 def _echo_summary(tally: Tally, names: Mapping[TopicKey, str]) -> None:
@@ -1092,10 +1090,10 @@ async def live(
             if current - last_report >= options.report_every:
                 await publisher.flush()
                 rate = (sent - reported) / (current - last_report)
-                events = sum(live_tally.events.values())
+                events = live_tally.events["pipeline-events"]
                 click.echo(
                     f"live {datetime.now(UTC):%H:%M:%S}  {rate:>10,.0f} records/s  "
-                    f"{sent:>12,} records  {events:>14,} events",
+                    f"{sent:>12,} records  {events:>14,} source events",
                     err=True,
                 )
                 last_report, reported = current, sent
