@@ -45,10 +45,18 @@ unit: install
 
 ## make demo: the local broker and a worker in the foreground; Ctrl-C stops both.
 demo: install
-	@PYTHON=$(PYTHON) BIN=$(BIN) bash scripts/demo.sh
+	$(BIN)/python scripts/demo.py
 
 schemas: install
 	$(BIN)/streamalert schemas --out schemas
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache
+
+## make bench: the benchmarks of docs/benchmarks.md on the local broker (a few minutes each);
+## BENCH_ARGS="--scale 0.1" for a quick run, or e.g. BENCH=throughput for one benchmark.
+BENCH ?= all
+.PHONY: bench
+bench: install kafka-start
+	$(BIN)/pip install --quiet -r bench/requirements.txt
+	$(BIN)/python -m bench.run $(BENCH) $(BENCH_ARGS)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -76,6 +77,39 @@ def topics_list() -> None:
 
     for spec in catalogue(get_settings()):
         click.echo(f"{spec.name:40} key={spec.key:40} {spec.description}")
+
+
+@topics.command("tail")
+@click.argument("name")
+@click.option("--from-beginning", is_flag=True, help="start at the oldest record instead of now")
+def topics_tail(name: str, from_beginning: bool) -> None:
+    """Print the records of a topic as they arrive (NAME without the prefix, e.g. alert-fired)."""
+    from aiokafka import AIOKafkaConsumer
+
+    from streamalert.topics import topic_name
+
+    settings = get_settings()
+    topic = topic_name(settings, name)
+
+    async def follow() -> None:
+        consumer = AIOKafkaConsumer(
+            topic,
+            bootstrap_servers=settings.bootstrap_servers,
+            group_id=None,
+            auto_offset_reset="earliest" if from_beginning else "latest",
+        )
+        await consumer.start()
+        try:
+            click.echo(f"following {topic} (Ctrl-C stops)", err=True)
+            async for record in consumer:
+                key = record.key.decode(errors="replace") if record.key else "-"
+                value = record.value.decode(errors="replace") if record.value else "(tombstone)"
+                click.echo(f"{record.partition}:{record.offset} {key} {value}")
+        finally:
+            await consumer.stop()
+
+    with contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(follow())
 
 
 @main.group()

@@ -79,7 +79,7 @@ def _decimal_to_json(value: Decimal) -> int | float:
 
 Percent = Annotated[
     Decimal,
-    PlainSerializer(_decimal_to_json, return_type=float, when_used="json"),
+    PlainSerializer(_decimal_to_json, return_type=int | float, when_used="json"),
     WithJsonSchema({"type": "number"}),
 ]
 """A percentage held as a Decimal so that boundaries compare exactly (SPEC §2)."""

@@ -1,0 +1,61 @@
+"""`make demo` end to end: alerts of every kind fire and reach every channel; Ctrl-C cleans up."""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from tests.support import REPO
+
+
+def test_the_demo_fires_every_alert_and_ctrl_c_stops_everything(kafka_bootstrap: str) -> None:
+    demo = subprocess.Popen(
+        [sys.executable, str(REPO / "scripts" / "demo.py")],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,  # its own process group, as in a terminal
+    )
+    assert demo.stdout is not None
+    lines: list[str] = []
+    deadline = time.monotonic() + 180
+    try:
+        for line in demo.stdout:
+            lines.append(line)
+            if "Ctrl-C stops the demo." in line or time.monotonic() > deadline:
+                break
+        output = "".join(lines)
+        assert "Ctrl-C stops the demo." in output, output[-3000:]
+        assert len(re.findall(r"demo:.*\bfiring\b", output)) == 5, output[-3000:]
+        assert "in-app notifications: 5 unread" in output
+        for channel in ("slack", "slack-workflow", "pagerduty", "email"):
+            assert len(re.findall(rf"\[sink:{channel}\] .*(FIRING|firing|trigger)", output)) == 5, channel
+        run = re.search(r"STREAMALERT_TOPIC_PREFIX=(demo[0-9a-f]+)", output)
+        assert run is not None
+    finally:
+        os.killpg(demo.pid, signal.SIGINT)  # what Ctrl-C in a terminal does
+        rest, _ = demo.communicate(timeout=60)
+    assert "stopped everything the demo started" in rest
+    assert demo.returncode == 0
+    assert processes_of(run.group(1)) == []
+    assert not (REPO / ".local" / "demo" / run.group(1)).exists()
+
+
+def processes_of(run: str) -> list[int]:
+    """Processes whose environment names the demo run's topic prefix (worker, sink, simulator)."""
+    found = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            environ = Path(f"/proc/{entry}/environ").read_bytes()
+        except OSError:
+            continue
+        if f"STREAMALERT_TOPIC_PREFIX={run}".encode() in environ.split(b"\0"):
+            found.append(int(entry))
+    return found
