@@ -1,0 +1,192 @@
+"""The `streamalert simulate` click command: option parsing, then the run."""
+
+from __future__ import annotations
+
+import asyncio
+import math
+import random
+from datetime import UTC, datetime
+
+import click
+from pydantic import TypeAdapter, ValidationError
+
+from streamalert.counting.windows import windows_at
+from streamalert.records.common import Id
+from streamalert.simulate.anomalies import Anomalies
+from streamalert.simulate.publish import Options, run, topic_names
+from streamalert.simulate.report import describe_world
+from streamalert.simulate.world import build_world
+
+_id_adapter: TypeAdapter[str] = TypeAdapter(Id)
+
+
+def _parse_workspace(ctx: click.Context, param: click.Parameter, value: str) -> str:
+    try:
+        return _id_adapter.validate_python(value)
+    except ValidationError:
+        raise click.BadParameter(f"{value!r} is not a valid id (letters, digits, _ . : @ -)") from None
+
+
+def _parse_assignments(
+    ctx: click.Context, param: click.Parameter, values: tuple[str, ...]
+) -> dict[str, float]:
+    parsed: dict[str, float] = {}
+    for value in values:
+        subject, sep, pct = value.partition("=")
+        subject = subject.strip()
+        try:
+            number = float(pct.strip().rstrip("%"))
+        except ValueError:
+            number = math.nan
+        if not sep or not subject or not math.isfinite(number):
+            raise click.BadParameter(f"{value!r}: expected SUBJECT=PCT, e.g. web=60")
+        if subject in parsed:
+            raise click.BadParameter(f"{subject} given twice")
+        parsed[subject] = number
+    return parsed
+
+
+@click.command("simulate")
+@click.option(
+    "--workspace", default="demo", show_default=True, callback=_parse_workspace, help="workspace id"
+)
+@click.option("--sources", type=click.IntRange(1, 64), default=4, show_default=True, help="number of sources")
+@click.option(
+    "--events-per-hour",
+    type=click.IntRange(min=1),
+    default=1000,
+    show_default=True,
+    help="average events per hour per source (the daily curve goes from about 0.3x to 1.7x this)",
+)
+@click.option(
+    "--backfill-hours",
+    type=click.IntRange(min=0),
+    default=48,
+    show_default=True,
+    help="hours of history to publish before now (at most 48: the worker rejects older records)",
+)
+@click.option(
+    "--slices",
+    type=click.IntRange(1, 60),
+    default=4,
+    show_default=True,
+    help="pre-aggregated records per subject per backfilled hour",
+)
+@click.option(
+    "--drop",
+    metavar="SUBJECT=PCT",
+    multiple=True,
+    callback=_parse_assignments,
+    help="current-window volume PCT % below the baseline (source, mapping or audience activation)",
+)
+@click.option(
+    "--spike",
+    metavar="SUBJECT=PCT",
+    multiple=True,
+    callback=_parse_assignments,
+    help="current-window volume PCT % above the baseline (source, mapping or audience activation)",
+)
+@click.option(
+    "--failures",
+    metavar="SUBJECT=PCT",
+    multiple=True,
+    callback=_parse_assignments,
+    help="PCT % of deliveries fail in the current window (destination, mapping or audience)",
+)
+@click.option(
+    "--audience-shift",
+    metavar="AUDIENCE=PCT",
+    multiple=True,
+    callback=_parse_assignments,
+    help="audience size PCT % (signed) away from its size 24 h earlier",
+)
+@click.option(
+    "--rate",
+    type=click.FloatRange(min=0),
+    default=0,
+    show_default=True,
+    help="live records per second after the backfill; 0: no live phase",
+)
+@click.option(
+    "--duration",
+    type=click.FloatRange(min=0),
+    default=None,
+    help="seconds of live phase (default: until Ctrl-C)",
+)
+@click.option("--single-events", is_flag=True, help="live records carry count 1 (one record per event)")
+@click.option(
+    "--single-events-backfill", is_flag=True, help="the backfill too: one record per event (large!)"
+)
+@click.option("--seed", type=int, default=None, help="random seed; the same seed and hour repeat a run")
+@click.option("--broker", default=None, help="Kafka bootstrap URL (default: STREAMALERT_BROKER)")
+@click.option("--prefix", default=None, help="topic prefix (default: STREAMALERT_TOPIC_PREFIX)")
+def simulate_command(
+    workspace: str,
+    sources: int,
+    events_per_hour: int,
+    backfill_hours: int,
+    slices: int,
+    drop: dict[str, float],
+    spike: dict[str, float],
+    failures: dict[str, float],
+    audience_shift: dict[str, float],
+    rate: float,
+    duration: float | None,
+    single_events: bool,
+    single_events_backfill: bool,
+    seed: int | None,
+    broker: str | None,
+    prefix: str | None,
+) -> None:
+    """Publish realistic metrics: backfilled history, a daily shape, anomalies on demand.
+
+    \b
+    Examples:
+      streamalert simulate                                  # 48 h of history for workspace demo
+      streamalert simulate --drop web=60 --failures ads=20  # alerts on them fire at once
+      streamalert simulate --backfill-hours 0 --rate 5000 --single-events --duration 60
+    """
+    from streamalert.settings import Settings, get_settings
+
+    settings = get_settings()
+    broker = broker or settings.broker
+    prefix = prefix or settings.topic_prefix
+    bootstrap = Settings(broker=broker, topic_prefix=prefix).bootstrap_servers
+    world = build_world(workspace, sources)
+    try:
+        anomalies = Anomalies.from_percentages(world, drop, spike, failures, audience_shift)
+    except ValueError as error:
+        raise click.BadParameter(str(error)) from None
+    if backfill_hours > 48:
+        click.echo("note: --backfill-hours capped at 48 (the worker rejects older records)", err=True)
+        backfill_hours = 48
+    if seed is None:
+        seed = random.SystemRandom().randrange(1_000_000)
+    names = topic_names(prefix)
+    click.echo(
+        f"streamalert simulate: workspace {workspace} on {bootstrap}, topics {names['pipeline-events']} "
+        f"and {names['delivery-results']}, seed {seed}"
+    )
+    click.echo("subject ids (create alerts on these):")
+    for line in describe_world(world):
+        click.echo(line)
+    if anomalies.describe():
+        since = windows_at(datetime.now(UTC)).current_start
+        click.echo(f"anomalies from {since:%Y-%m-%d %H:%M} UTC on (the current window and the live phase):")
+        for line in anomalies.describe():
+            click.echo(f"  {line}")
+    options = Options(
+        bootstrap=bootstrap,
+        prefix=prefix,
+        world=world,
+        events_per_hour=events_per_hour,
+        backfill_hours=backfill_hours,
+        slices=slices,
+        anomalies=anomalies,
+        rate=rate,
+        duration=duration,
+        single_events=single_events,
+        single_events_backfill=single_events_backfill,
+        seed=seed,
+    )
+    asyncio.run(run(options))
