@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -43,7 +44,14 @@ def worker() -> None:
     finally:
         loop.close()
     wiring = build(settings)
-    faust.Worker(
+
+    class Worker(faust.Worker):
+        def on_setup_root_logger(self, logger: logging.Logger, level: int) -> None:
+            # Faust's terminal spinner lowers the root logger to DEBUG so that every record
+            # spins it; every debug() call in aiokafka and Faust then builds a record. No spinner.
+            self.spinner = None
+
+    Worker(
         wiring.app,
         loglevel=settings.log_level,
         logging_config=logging_config(settings),
