@@ -64,8 +64,9 @@ def create_faust_app(settings: Settings) -> faust.App:
         consumer_auto_offset_reset="earliest",
         # Our own aiohttp server (streamalert.web) answers HTTP; Faust's debug pages stay off.
         web_enabled=False,
-        # Shutdown and rebalance without draining in-flight buffers first: they are re-read.
-        stream_wait_empty=False,
+        # On a rebalance, finish what the agents hold before the partitions move: a tick still
+        # publishing on the old owner would race the new owner's read of alert-fired.
+        stream_wait_empty=True,
         broker_session_timeout=settings.session_timeout,
         broker_heartbeat_interval=min(3.0, settings.session_timeout / 6),
         autodiscover=False,

@@ -3,9 +3,16 @@ from decimal import Decimal
 
 import pytest
 
-from streamalert.alerts.editing import AlertCreate, InvalidRequest, new_alert, parse_request, patched_alert
-from streamalert.alerts.masking import masked_channel, masked_target
-from streamalert.records.alerts import Creator, SlackChannel, check_webhook_url, host_allowed
+from streamalert.alerts.editing import (
+    AlertCreate,
+    InvalidRequest,
+    VersionConflict,
+    new_alert,
+    parse_request,
+    patched_alert,
+)
+from streamalert.alerts.masking import mask_url, masked_channel, masked_target
+from streamalert.records.alerts import Creator, EmailChannel, SlackChannel, check_webhook_url, host_allowed
 
 NOW = datetime(2026, 11, 28, 9, tzinfo=UTC)
 ALICE = Creator(user_id="alice", name="Alice")
@@ -83,7 +90,15 @@ def test_patch_bumps_the_version_and_keeps_masked_secrets() -> None:
     assert [c.type for c in replaced.channels] == ["in_app"]
 
 
-def test_patch_can_remove_an_optional_subject_and_change_kind() -> None:
+@pytest.mark.parametrize(
+    ("patch", "field"),
+    [
+        ({"source_id": None}, "source_id"),
+        ({"source_id": "other"}, "source_id"),
+        ({"kind": "source_volume"}, "kind"),
+    ],
+)
+def test_kind_and_subject_cannot_change(patch: dict[str, object], field: str) -> None:
     alert = create(
         {
             "kind": "destination_delivery_rate",
@@ -93,9 +108,33 @@ def test_patch_can_remove_an_optional_subject_and_change_kind() -> None:
             "channels": [{"type": "in_app"}],
         }
     )
-    assert patched_alert(alert, {"source_id": None}, [], NOW).source_id is None
-    changed = patched_alert(alert, {"kind": "source_volume", "destination_id": None}, [], NOW)
-    assert (changed.kind, changed.name) == ("source_volume", "Source volume change")
+    with pytest.raises(InvalidRequest) as raised:
+        patched_alert(alert, patch, [], NOW)
+    assert raised.value.details == [
+        {"field": field, "message": "cannot be changed; create a new alert instead"}
+    ]
+    # Sending the current values back (a client echoing the whole alert) is fine.
+    same = patched_alert(alert, {"kind": alert.kind, "source_id": "s", "threshold_pct": 98}, [], NOW)
+    assert same.threshold_pct == 98
+
+
+def test_a_stale_version_is_a_conflict() -> None:
+    alert = create(
+        {"kind": "source_volume", "source_id": "s", "threshold_pct": 4, "channels": [{"type": "in_app"}]}
+    )
+    assert patched_alert(alert, {"threshold_pct": 5, "version": 1}, [], NOW).version == 2
+    with pytest.raises(VersionConflict, match="version 1, not 7"):
+        patched_alert(alert, {"threshold_pct": 5, "version": 7}, [], NOW)
+
+
+def test_webhook_urls_with_credentials_are_refused_and_never_shown() -> None:
+    with pytest.raises(ValueError, match="credentials"):
+        check_webhook_url("https://bot:s3cret@hooks.slack.com/services/x", frozenset({"hooks.slack.com"}), [])
+    assert (
+        mask_url("https://bot:s3cret@hooks.slack.com:8443/services/abcdwxyz")
+        == "https://hooks.slack.com:8443/****wxyz"
+    )
+    assert masked_target(EmailChannel(type="email", address="oncall@example.com")) == "o****@example.com"
 
 
 def test_masking_keeps_only_host_and_last_four() -> None:

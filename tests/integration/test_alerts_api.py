@@ -203,7 +203,20 @@ def test_bad_requests(module_worker: WorkerProcess, unique: str) -> None:
     status, body = alice.call(
         "PATCH", f"/v1/workspaces/{{ws}}/alerts/{created['id']}", {"kind": "mapping_delivery_rate"}
     )
-    assert status == 422 and body["error"]["details"][0]["field"] in ("mapping_id", "source_id")
+    assert (status, body["error"]["details"][0]["field"]) == (422, "kind")
+    status, body = alice.call(
+        "PATCH", f"/v1/workspaces/{{ws}}/alerts/{created['id']}", {"source_id": "elsewhere"}
+    )
+    assert (status, body["error"]["details"][0]["field"]) == (422, "source_id")
+    # Optimistic concurrency: an edit made on a stale version is refused.
+    status, body = alice.call(
+        "PATCH", f"/v1/workspaces/{{ws}}/alerts/{created['id']}", {"threshold_pct": 6, "version": 1}
+    )
+    assert (status, body["version"]) == (200, 2)
+    status, body = alice.call(
+        "PATCH", f"/v1/workspaces/{{ws}}/alerts/{created['id']}", {"threshold_pct": 7, "version": 1}
+    )
+    assert (status, body["error"]["code"]) == (409, "conflict")
 
 
 def test_authentication_and_roles(module_worker: WorkerProcess, unique: str) -> None:

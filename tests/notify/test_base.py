@@ -153,7 +153,7 @@ async def _append(workspace_id: str, notification: dict[str, Any]) -> None:
         (SlackWorkflowChannel(type="slack_workflow", webhook_url="https://hooks.slack.com/triggers/T/1/abcdefgh9876"),
          SlackWorkflowIntegration, "https://hooks.slack.com/****9876"),
         (PagerDutyChannel(type="pagerduty", integration_key="a" * 28 + "wxyz"), PagerDutyIntegration, "routing key ****wxyz"),
-        (EmailChannel(type="email", address="oncall@example.com"), EmailIntegration, "oncall@example.com"),
+        (EmailChannel(type="email", address="oncall@example.com"), EmailIntegration, "o****@example.com"),
         (InAppChannel(type="in_app"), InAppIntegration, "in-app"),
     ],
 )  # fmt: skip

@@ -40,21 +40,27 @@ class AlertCreate(StrictRecord):
 
 
 class AlertPatch(StrictRecord):
-    """`PATCH …/alerts/{id}`: any field of the create request; absent fields stay as they are.
+    """`PATCH …/alerts/{id}`: name, threshold, enabled and channels; absent fields stay as they are.
 
-    A subject id set to null is removed. Channels are replaced as a whole; a channel sent
-    back with its masked secret keeps the stored secret.
+    Kind and subject are what an alert *is* (its state, incidents and event ids belong to
+    them), so they cannot change: a different subject is a new alert. Channels are replaced as
+    a whole; a channel sent back with its masked secret keeps the stored secret. `version`,
+    when given, must be the stored one (409 otherwise), so concurrent edits cannot overwrite
+    each other unseen.
     """
 
-    kind: AlertKind | None = None
     name: AlertName | None = None
     threshold_pct: Threshold | None = None
-    source_id: Id | None = None
-    destination_id: Id | None = None
-    mapping_id: Id | None = None
-    audience_id: Id | None = None
     enabled: bool | None = None
     channels: Channels | None = None
+    version: Annotated[int, Field(ge=1)] | None = None
+
+
+IMMUTABLE_FIELDS = ("kind", *SUBJECT_FIELDS)
+
+
+class VersionConflict(Exception):
+    """The alert changed since the client read it."""
 
 
 class InvalidRequest(Exception):
@@ -126,18 +132,24 @@ def patched_alert(
     current: AlertConfig, body: dict[str, Any], webhook_allow: list[str], now: datetime
 ) -> AlertConfig:
     """The next version of `current` with the patch `body` applied and every rule checked."""
-    if isinstance(body, dict) and isinstance(body.get("channels"), list):
-        body = body | {"channels": [keep_stored_secret(c, current.channels) for c in body["channels"]]}
+    if isinstance(body, dict):
+        changed = [f for f in IMMUTABLE_FIELDS if f in body and body[f] != getattr(current, f)]
+        if changed:
+            raise InvalidRequest(
+                [{"field": f, "message": "cannot be changed; create a new alert instead"} for f in changed]
+            )
+        body = {key: value for key, value in body.items() if key not in IMMUTABLE_FIELDS}
+        if isinstance(body.get("channels"), list):
+            body = body | {"channels": [keep_stored_secret(c, current.channels) for c in body["channels"]]}
     patch = parse_request(AlertPatch, body, webhook_allow)
     changes = patch.model_dump(exclude_unset=True)
-    if "name" in changes and changes["name"] is None:
-        raise InvalidRequest([{"field": "name", "message": "name cannot be null"}])
-    for field in ("kind", "threshold_pct", "enabled", "channels"):
+    expected_version = changes.pop("version", None)
+    if expected_version is not None and expected_version != current.version:
+        raise VersionConflict(f"the alert is at version {current.version}, not {expected_version}")
+    for field in ("name", "threshold_pct", "enabled", "channels"):
         if field in changes and changes[field] is None:
             raise InvalidRequest([{"field": field, "message": f"{field} cannot be null"}])
     data = current.model_dump() | changes
-    if "kind" in changes and "name" not in changes and current.name == DEFAULT_NAMES[current.kind]:
-        data["name"] = DEFAULT_NAMES[changes["kind"]]
     check_kind_rules(data)
     data |= {"updated_at": now, "version": current.version + 1}
     try:

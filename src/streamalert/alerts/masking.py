@@ -25,10 +25,21 @@ def mask_secret(secret: str) -> str:
 
 
 def mask_url(url: str) -> str:
-    """`https://hooks.slack.com/****wxyz`: scheme and host stay, the path is masked."""
+    """`https://hooks.slack.com/****wxyz`: scheme and host stay, the rest is masked."""
     parts = urlsplit(url)
+    host = parts.hostname or ""
+    if ":" in host:
+        host = f"[{host}]"
+    if parts.port is not None:
+        host = f"{host}:{parts.port}"
     path = parts.path + (f"?{parts.query}" if parts.query else "")
-    return f"{parts.scheme}://{parts.netloc}/{mask_secret(path)}"
+    return f"{parts.scheme}://{host}/{mask_secret(path)}"
+
+
+def mask_email(address: str) -> str:
+    """`o****@example.com`: enough to tell addresses apart in logs, not to harvest them."""
+    local, _, domain = address.partition("@")
+    return f"{local[:1]}****@{domain}"
 
 
 def masked_channel(channel: Channel) -> dict[str, Any]:
@@ -44,7 +55,7 @@ def masked_channel(channel: Channel) -> dict[str, Any]:
 def masked_target(channel: Channel) -> str:
     """A one-line description of where a channel delivers, safe for logs and `deliveries`."""
     if isinstance(channel, EmailChannel):
-        return str(channel.address)
+        return mask_email(str(channel.address))
     if isinstance(channel, SlackChannel):
         return f"{channel.channel} via {mask_url(channel.webhook_url)}"
     if isinstance(channel, SlackWorkflowChannel):

@@ -22,6 +22,7 @@ from streamalert.notify import integration_for, target_of
 from streamalert.notify.pipeline import deliver
 from streamalert.records.alerts import AlertConfig, Channel
 from streamalert.records.outputs import AlertFired, DeliveryAttempt
+from streamalert.topic_view import TopicView, ViewLagging
 
 if TYPE_CHECKING:
     from streamalert.app import StreamAlert
@@ -33,6 +34,8 @@ def register_notifier(wiring: StreamAlert) -> None:
     app, topics, settings = wiring.app, wiring.topics, wiring.settings
     configs, deliveries, inbox = wiring.config_view, wiring.delivery_log, wiring.inbox
     in_flight: dict[int, set[asyncio.Task[None]]] = defaultdict(set)
+    delivering: set[tuple[str, str, str]] = set()  # (event, channel type, target) being delivered now
+    synced: set[int] = set()  # partitions whose earlier deliveries this worker has read
 
     async def record(attempt: DeliveryAttempt) -> None:
         DELIVERY_ATTEMPTS.labels(attempt.channel.type, attempt.outcome).inc()
@@ -40,10 +43,17 @@ def register_notifier(wiring: StreamAlert) -> None:
 
     async def deliver_to(event: AlertFired, channel: Channel) -> None:
         target = target_of(channel)
-        if deliveries.is_final(event.event_id, target):
-            return
-        integration = integration_for(channel, settings, append=inbox.append, public_url=settings.public_url)
-        final = await deliver(integration, event, target, record=record)
+        key = (event.event_id, target.type, target.target)
+        if deliveries.is_final(event.event_id, target) or key in delivering:
+            return  # done before, or a redelivered copy of the event is already on it
+        delivering.add(key)
+        try:
+            integration = integration_for(
+                channel, settings, append=inbox.append, public_url=settings.public_url
+            )
+            final = await deliver(integration, event, target, record=record)
+        finally:
+            delivering.discard(key)
         DELIVERIES.labels(target.type, final.outcome).inc()
         if final.outcome == "delivered":
             DELIVERY_LATENCY.labels(target.type).observe(
@@ -63,12 +73,16 @@ def register_notifier(wiring: StreamAlert) -> None:
         )
 
     async def handle(stream: StreamT[bytes], message: EventT, event: AlertFired, alert: AlertConfig) -> None:
-        try:
-            await asyncio.gather(*(deliver_to(event, channel) for channel in alert.channels))
-        except Exception:
-            # The event stays unacknowledged: it is retried after the next restart or rebalance.
-            log.exception("delivering %s failed; it will be retried", event.event_id)
-            return
+        pause = 1.0
+        while True:
+            try:
+                await asyncio.gather(*(deliver_to(event, channel) for channel in alert.channels))
+                break
+            except Exception:
+                # e.g. the delivery log could not be written: try again (what is final is skipped).
+                log.exception("delivering %s failed; retrying in %.0f s", event.event_id, pause)
+                await asyncio.sleep(pause)
+                pause = min(pause * 2, 60.0)
         await stream.ack(message)
 
     @app.on_partitions_revoked.connect
@@ -76,6 +90,7 @@ def register_notifier(wiring: StreamAlert) -> None:
         # The new owner redelivers what is unfinished; racing it would deliver twice.
         for tp in revoked:
             if tp.topic == topics.alert_fired.get_topic_name():
+                synced.discard(tp.partition)
                 for task in in_flight.pop(tp.partition, set()):
                     task.cancel()
 
@@ -96,9 +111,14 @@ def register_notifier(wiring: StreamAlert) -> None:
                 )
                 await manual.ack(message)
                 continue
+            partition = message.message.partition
+            if partition not in synced:
+                # Taken over from another worker: see everything it recorded before delivering.
+                await _until_synced(deliveries)
+                synced.add(partition)
             alert = configs.get(event.alert_id)
             if alert is None:
-                await configs.sync()  # created on another worker a moment ago?
+                await _until_synced(configs)  # created on another worker a moment ago?
                 alert = configs.get(event.alert_id)
             if alert is None:
                 log.info(
@@ -108,8 +128,16 @@ def register_notifier(wiring: StreamAlert) -> None:
                 )
                 await manual.ack(message)
                 continue
-            partition = message.message.partition
             task = asyncio.ensure_future(handle(manual, message, event, alert))
             in_flight[partition].add(task)
             task.add_done_callback(in_flight[partition].discard)
             yield None
+
+
+async def _until_synced(view: TopicView) -> None:
+    while True:
+        try:
+            await view.sync()
+            return
+        except ViewLagging:
+            log.warning("waiting for the view of %s to catch up", view.topic)

@@ -105,9 +105,9 @@ async def deliver(
             error=result.error,
             at=clock(),
         )
-        level = logging.INFO if result.delivered else logging.WARNING
+        # The final outcome is the caller's to log (one line per delivery); retries are logged here.
         log.log(
-            level,
+            logging.INFO if will_retry else logging.DEBUG,
             "delivery %s: event %s alert %s to %s %s, attempt %d, status %s%s",
             outcome,
             event.event_id,

@@ -8,7 +8,7 @@ from decimal import Decimal
 from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
 
-from pydantic import EmailStr, Field, StringConstraints, ValidationInfo, field_validator, model_validator
+from pydantic import AfterValidator, EmailStr, Field, StringConstraints, ValidationInfo, model_validator
 
 from streamalert.records.common import Id, Percent, StrictRecord, Timestamp
 
@@ -70,6 +70,8 @@ def check_webhook_url(url: str, vendor_hosts: frozenset[str], allow: list[str]) 
     parts = urlsplit(url)
     if parts.scheme not in ("https", "http") or not parts.hostname:
         raise ValueError("must be an absolute https URL")
+    if parts.username is not None or parts.password is not None:
+        raise ValueError("must not contain credentials")
     if host_allowed(parts.hostname, allow):
         return url
     if parts.scheme != "https":
@@ -94,27 +96,24 @@ class EmailChannel(StrictRecord):
     address: EmailStr
 
 
+def _slack_webhook(value: str, info: ValidationInfo) -> str:
+    allow = _webhook_allow(info)
+    return value if allow is None else check_webhook_url(value, SLACK_HOSTS, allow)
+
+
+SlackWebhookUrl = Annotated[str, StringConstraints(max_length=2048), AfterValidator(_slack_webhook)]
+"""A Slack webhook URL, held to the webhook rule when it comes from a request."""
+
+
 class SlackChannel(StrictRecord):
     type: Literal["slack"]
-    webhook_url: Annotated[str, StringConstraints(max_length=2048)]
+    webhook_url: SlackWebhookUrl
     channel: Annotated[str, StringConstraints(min_length=1, max_length=80)]
-
-    @field_validator("webhook_url")
-    @classmethod
-    def _guard(cls, value: str, info: ValidationInfo) -> str:
-        allow = _webhook_allow(info)
-        return value if allow is None else check_webhook_url(value, SLACK_HOSTS, allow)
 
 
 class SlackWorkflowChannel(StrictRecord):
     type: Literal["slack_workflow"]
-    webhook_url: Annotated[str, StringConstraints(max_length=2048)]
-
-    @field_validator("webhook_url")
-    @classmethod
-    def _guard(cls, value: str, info: ValidationInfo) -> str:
-        allow = _webhook_allow(info)
-        return value if allow is None else check_webhook_url(value, SLACK_HOSTS, allow)
+    webhook_url: SlackWebhookUrl
 
 
 class PagerDutyChannel(StrictRecord):

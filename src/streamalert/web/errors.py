@@ -9,7 +9,7 @@ from typing import Any
 import orjson
 from aiohttp import web
 
-from streamalert.alerts.editing import InvalidRequest
+from streamalert.alerts.editing import InvalidRequest, VersionConflict
 from streamalert.topic_view import ViewLagging
 from streamalert.web.responses import error_response
 
@@ -45,6 +45,8 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
         return error_response(error.status, error.code, error.message, error.details)
     except InvalidRequest as error:
         return error_response(422, "validation_error", str(error), error.details)
+    except VersionConflict as error:
+        return error_response(409, "conflict", str(error))
     except ViewLagging as error:
         return error_response(503, "unavailable", str(error))
     except web.HTTPException as error:
