@@ -218,3 +218,14 @@ async def wait_caught_up(bootstrap: str, group: str, topics: list[str], timeout:
             await asyncio.sleep(0.3)
     finally:
         await admin.close()
+
+
+def assert_matches_openapi(base_url: str, schema: str, body: Any) -> None:
+    """`body` validates against `schema` of the worker's own /openapi.json."""
+    from jsonschema import Draft202012Validator
+
+    status, document = http_get(f"{base_url}/openapi.json")
+    assert status == 200
+    Draft202012Validator(
+        {"$ref": f"#/components/schemas/{schema}", "components": document["components"]}
+    ).validate(body)

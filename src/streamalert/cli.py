@@ -28,7 +28,7 @@ def main() -> None:
 
 @main.command()
 def worker() -> None:
-    """Run a worker: the Faust app, its HTTP API and UI (settings from STREAMALERT_* variables)."""
+    """Run a worker: the Faust app and its HTTP API (settings from STREAMALERT_* variables)."""
     import faust
 
     from streamalert.app import build

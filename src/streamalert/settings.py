@@ -22,10 +22,10 @@ class Settings(BaseSettings):
     partitions: int = Field(8, ge=1, description="partitions of new topics")
     store: str = Field("rocksdb://", description="table store: memory:// or rocksdb://")
     data_dir: Path = Field(Path(".local/data"), description="worker state directory")
-    web_port: int = Field(6066, ge=1, le=65535, description="HTTP port of the API and UI")
+    web_port: int = Field(6066, ge=1, le=65535, description="HTTP port of the API")
     web_bind: str = Field("0.0.0.0", description="address the HTTP server listens on")
     public_url: str = Field(
-        "http://127.0.0.1:6066", description="base URL of the API and UI, for links in notifications"
+        "http://127.0.0.1:6066", description="base URL of the API, for links in notifications"
     )
     evaluation_interval: float = Field(60.0, gt=0, description="seconds between evaluations")
     tokens_file: Path = Field(Path(".local/tokens.json"), description="hashed API tokens")

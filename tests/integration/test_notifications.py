@@ -22,7 +22,7 @@ from streamalert.auth import Principal, create_token
 from tests.conftest import worker_env
 from tests.integration.vendors import Vendors
 from tests.notify.servers import HANG, Reply, routing_key, webhook_path
-from tests.support import ApiUser, WorkerProcess, produce
+from tests.support import ApiUser, WorkerProcess, assert_matches_openapi, produce
 
 
 @pytest.fixture(scope="module")
@@ -185,11 +185,13 @@ async def test_every_channel_gets_one_firing_and_one_resolve(
         ["email", "slack", "slack_workflow", "pagerduty", "in_app"] * 2
     )
     assert key not in orjson.dumps(history).decode()
+    assert_matches_openapi(worker.url, "History", history)
 
     # The bell: newest first, unread count, mark read.
     status, listing = user.call("GET", "/v1/workspaces/{ws}/notifications")
     assert (status, listing["unread"]) == (200, 2)
     assert [n["state"] for n in listing["notifications"]] == ["resolved", "firing"]
+    assert_matches_openapi(worker.url, "NotificationList", listing)
     newest = listing["notifications"][0]
     status, read = user.call("POST", f"/v1/workspaces/{{ws}}/notifications/{newest['id']}/read")
     assert (status, read["read"]) == (200, True)
@@ -262,6 +264,7 @@ async def test_test_send_reports_each_channel(
     )
     status, body = user.call("POST", f"/v1/workspaces/{{ws}}/alerts/{alert['id']}/test")
     assert status == 200
+    assert_matches_openapi(worker.url, "TestResults", body)
     outcomes = [(r["channel"]["type"], r["outcome"], r["status_code"]) for r in body["results"]]
     assert outcomes == [("slack", "delivered", 200), ("slack", "failed", 404), ("in_app", "delivered", None)]
     assert "[TEST]" in slack.valid[0].json()["text"] or "test" in slack.valid[0].json()["text"].lower()

@@ -1,1 +1,1 @@
-"""The worker's HTTP server: health, readiness, and (later) the API and UI."""
+"""The worker's HTTP server: the alerts API, health, readiness, metrics and OpenAPI."""

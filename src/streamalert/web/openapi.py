@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from functools import cache
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
@@ -12,6 +12,7 @@ from streamalert import __version__
 from streamalert.alerts.editing import AlertCreate, AlertPatch
 from streamalert.alerts.responses import AlertOut, AlertRow
 from streamalert.auth import Principal
+from streamalert.records.outputs import DeliveryAttempt, MaskedTarget
 
 
 class ErrorDetail(BaseModel):
@@ -33,6 +34,64 @@ class AlertList(BaseModel):
     alerts: list[AlertRow]
 
 
+class StatusChange(BaseModel):
+    at: str
+    status: Literal["ok", "firing", "insufficient_data"]
+    previous: Literal["ok", "firing", "insufficient_data"] | None
+    incident: int
+    notification: Literal["firing", "resolved"] | None
+    event_id: str | None
+    observed: dict[str, Any] | None
+
+
+class History(BaseModel):
+    alert_id: str
+    status: Literal["ok", "firing", "insufficient_data"]
+    incident: int
+    open: bool
+    status_since: str | None
+    evaluated_at: str | None
+    observed: dict[str, Any] | None
+    window: dict[str, str] | None
+    baseline_window: dict[str, str] | None
+    transitions: list[StatusChange]
+    deliveries: list[DeliveryAttempt]
+
+
+class TestResult(BaseModel):
+    channel: MaskedTarget
+    outcome: Literal["delivered", "retrying", "failed"]
+    attempts: int
+    status_code: int | None
+    error: str | None
+
+
+class TestResults(BaseModel):
+    alert_id: str
+    event_id: str
+    results: list[TestResult]
+
+
+class Notification(BaseModel):
+    id: str
+    event_id: str
+    alert_id: str
+    alert_name: str
+    kind: str
+    state: Literal["firing", "resolved"]
+    title: str
+    summary: str
+    occurred_at: str
+    url: str
+    test: bool
+    read: bool
+
+
+class NotificationList(BaseModel):
+    notifications: list[Notification]
+    unread: int
+
+
 def _ref(name: str) -> dict[str, str]:
     return {"$ref": f"#/components/schemas/{name}"}
 
@@ -44,7 +103,9 @@ def _json(name: str, description: str) -> dict[str, Any]:
 ERRORS = {
     "401": _json("Error", "missing or unknown token"),
     "404": _json("Error", "no such workspace or alert for this token"),
+    "503": _json("Error", "the worker's view of the topics is catching up; retry"),
 }
+BAD_BODY = {"400": _json("Error", "the body is not a JSON object")}
 
 
 @cache
@@ -55,6 +116,10 @@ def openapi_document() -> dict[str, Any]:
         (AlertOut, "serialization"),
         (AlertList, "serialization"),
         (Principal, "serialization"),
+        (History, "serialization"),
+        (TestResults, "serialization"),
+        (Notification, "serialization"),
+        (NotificationList, "serialization"),
         (Error, "serialization"),
     ]
     _, top = models_json_schema(models, ref_template="#/components/schemas/{model}")
@@ -62,6 +127,7 @@ def openapi_document() -> dict[str, Any]:
     schemas["Alert"] = schemas.pop("AlertOut")
     ws = {"name": "ws", "in": "path", "required": True, "schema": {"type": "string"}}
     alert_id = {"name": "id", "in": "path", "required": True, "schema": {"type": "string"}}
+    notification_id = {"name": "nid", "in": "path", "required": True, "schema": {"type": "string"}}
     alert_ok = _json("Alert", "the alert, secrets masked")
     invalid = _json("Error", "a field breaks a rule; details name each field")
     return {
@@ -91,7 +157,7 @@ def openapi_document() -> dict[str, Any]:
                         "required": True,
                         "content": {"application/json": {"schema": _ref("AlertCreate")}},
                     },
-                    "responses": {"201": alert_ok, "422": invalid, **ERRORS},
+                    "responses": {"201": alert_ok, "422": invalid, **BAD_BODY, **ERRORS},
                 },
             },
             "/v1/workspaces/{ws}/alerts/{id}": {
@@ -103,7 +169,13 @@ def openapi_document() -> dict[str, Any]:
                         "required": True,
                         "content": {"application/json": {"schema": _ref("AlertPatch")}},
                     },
-                    "responses": {"200": alert_ok, "422": invalid, **ERRORS},
+                    "responses": {
+                        "200": alert_ok,
+                        "409": _json("Error", "the given version is not the alert's current one"),
+                        "422": invalid,
+                        **BAD_BODY,
+                        **ERRORS,
+                    },
                 },
                 "delete": {
                     "summary": "delete an alert (its creator or a workspace owner)",
@@ -113,6 +185,58 @@ def openapi_document() -> dict[str, Any]:
                         **ERRORS,
                     },
                 },
+            },
+            "/v1/workspaces/{ws}/alerts/{id}/history": {
+                "parameters": [ws, alert_id],
+                "get": {
+                    "summary": "current state, status changes and delivery attempts, newest first",
+                    "responses": {"200": _json("History", "the alert's history"), **ERRORS},
+                },
+            },
+            "/v1/workspaces/{ws}/alerts/{id}/test": {
+                "parameters": [ws, alert_id],
+                "post": {
+                    "summary": "send a marked test notification to every channel now",
+                    "responses": {"200": _json("TestResults", "each channel's outcome"), **ERRORS},
+                },
+            },
+            "/v1/workspaces/{ws}/notifications": {
+                "parameters": [ws],
+                "get": {
+                    "summary": "the in-app notifications, newest first, with the unread count",
+                    "responses": {"200": _json("NotificationList", "the list"), **ERRORS},
+                },
+            },
+            "/v1/workspaces/{ws}/notifications/{nid}/read": {
+                "parameters": [ws, notification_id],
+                "post": {
+                    "summary": "mark one notification read",
+                    "responses": {"200": _json("Notification", "the notification"), **ERRORS},
+                },
+            },
+            "/healthz": {
+                "get": {
+                    "summary": "liveness",
+                    "security": [],
+                    "responses": {"200": {"description": "running"}},
+                }
+            },
+            "/readyz": {
+                "get": {
+                    "summary": "readiness: views loaded and partitions recovered",
+                    "security": [],
+                    "responses": {
+                        "200": {"description": "ready"},
+                        "503": {"description": "not ready; the body names the failing checks"},
+                    },
+                }
+            },
+            "/metrics": {
+                "get": {
+                    "summary": "Prometheus metrics",
+                    "security": [],
+                    "responses": {"200": {"description": "text format", "content": {"text/plain": {}}}},
+                }
             },
         },
     }
