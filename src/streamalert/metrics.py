@@ -14,6 +14,8 @@ from prometheus_client import CollectorRegistry, Counter, Histogram
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
+from streamalert.faust_context import last_read_offset
+
 if TYPE_CHECKING:
     from streamalert.app import StreamAlert
 
@@ -94,7 +96,7 @@ class StateCollector(Collector):
                 highwater = consumer.highwater(tp)
             except Exception:
                 continue
-            read = consumer._read_offset.get(tp)  # Faust keeps the last offset it read
+            read = last_read_offset(consumer, tp)
             behind = highwater - (read + 1 if read is not None else 0) if highwater is not None else 0
             lag.add_metric([tp.topic, str(tp.partition)], max(behind, 0))
         yield lag
