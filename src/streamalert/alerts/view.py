@@ -7,8 +7,6 @@ first, so a write is visible to the next read on any worker (SPEC §5.1).
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
-from typing import Any
 
 import orjson
 from aiokafka.structs import ConsumerRecord
@@ -19,14 +17,11 @@ from streamalert.topic_view import TopicView
 
 log = logging.getLogger(__name__)
 
-Listener = Callable[[str, AlertConfig | None], Any]
-
 
 class ConfigView(TopicView):
     def __init__(self, bootstrap_servers: str, topic: str) -> None:
         super().__init__(bootstrap_servers, topic, client_id="streamalert-configs", writable=True)
         self._alerts: dict[str, AlertConfig] = {}
-        self._listeners: list[Listener] = []
 
     # --- reading -------------------------------------------------------------------
 
@@ -39,10 +34,6 @@ class ConfigView(TopicView):
 
     def all(self) -> list[AlertConfig]:
         return list(self._alerts.values())
-
-    def subscribe(self, listener: Listener) -> None:
-        """Call `listener(alert_id, config or None)` for every change applied from now on."""
-        self._listeners.append(listener)
 
     # --- writing -------------------------------------------------------------------
 
@@ -68,7 +59,6 @@ class ConfigView(TopicView):
         alert_id = record.key.decode("utf-8", "replace")
         if record.value is None:
             self._alerts.pop(alert_id, None)
-            self._notify(alert_id, None)
             return
         try:
             alert = AlertConfig.model_validate(orjson.loads(record.value))
@@ -88,11 +78,3 @@ class ConfigView(TopicView):
             )
             return
         self._alerts[alert_id] = alert
-        self._notify(alert_id, alert)
-
-    def _notify(self, alert_id: str, alert: AlertConfig | None) -> None:
-        for listener in self._listeners:
-            try:
-                listener(alert_id, alert)
-            except Exception:
-                log.exception("alert configuration listener failed for %s", alert_id)

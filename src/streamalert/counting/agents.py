@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 import orjson
 from faust import EventT, StreamT
 
-from streamalert.counting.buckets import InputRecord, Item, SubjectState, apply, key_counter, subject_keys
+from streamalert.counting.buckets import InputRecord, Item, SubjectState, apply, group_by_key, key_counter
 from streamalert.faust_context import attributed_to
 from streamalert.ingest.validation import Position, parse_delivery_result, parse_pipeline_event
 from streamalert.metrics import RECORDS_IN, RECORDS_REJECTED
@@ -26,8 +26,8 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-BATCH_SIZE = 5000
-BATCH_WINDOW = 0.05  # seconds a batch waits to fill; bounds the latency a batch adds
+BATCH_SIZE = 50000
+BATCH_WINDOW = 0.2  # seconds a batch waits to fill; bounds the latency a batch adds
 
 Parser = Callable[[bytes | None, bytes | None, Position, datetime], InputRecord | DeadLetter]
 
@@ -47,8 +47,8 @@ def register_counting(wiring: StreamAlert) -> None:
         async for events in stream.take_events(BATCH_SIZE, within=BATCH_WINDOW):
             now = datetime.now(UTC)
             RECORDS_IN.labels(events[0].message.topic).inc(len(events))
-            # partition → (an event of it, table key → records); the event attributes the writes.
-            batches: dict[int, tuple[EventT, dict[str, list[Item]]]] = {}
+            # partition → (an event of it, its records); the event attributes the writes.
+            batches: dict[int, tuple[EventT, list[Item]]] = {}
             for event in events:
                 message = event.message
                 position = Position(message.topic, message.partition, message.offset)
@@ -56,17 +56,16 @@ def register_counting(wiring: StreamAlert) -> None:
                 if isinstance(result, DeadLetter):
                     await reject(result)
                     continue
-                _, by_key = batches.get(message.partition, (event, {}))
-                batches[message.partition] = (event, by_key)
-                for key in subject_keys(result):
-                    by_key.setdefault(key, []).append((message.offset, result))
-            for partition, (event, by_key) in batches.items():
+                _, items = batches.get(message.partition, (event, []))
+                batches[message.partition] = (event, items)
+                items.append((message.offset, result))
+            for partition, (event, items) in batches.items():
                 with attributed_to(event):
-                    for key, items in by_key.items():
+                    for key, key_items in group_by_key(items).items():
                         table_key = key.encode()
                         raw = counts.get(table_key)
                         state = SubjectState.from_bytes(raw) if raw is not None else None
-                        updated = apply(state, key_counter(key), items, now)
+                        updated = apply(state, key_counter(key), key_items, now)
                         updated.partition = partition
                         counts[table_key] = updated.to_bytes()
             yield None

@@ -11,25 +11,19 @@ from __future__ import annotations
 
 from datetime import datetime
 from typing import Any
-from urllib.parse import urlsplit
 
 from streamalert.notify.base import (
     DEFAULT_PUBLIC_URL,
     TEST_MARK,
-    TRANSPORT_ERRORS,
-    Clock,
     HttpReply,
     SendResult,
     alert_url,
     classify_http,
     facts,
     headline,
-    post_json,
     redact,
-    transport_failure,
-    utc_now,
 )
-from streamalert.notify.guard import WebhookBlocked, WebhookGuard
+from streamalert.notify.webhook import WebhookIntegration
 from streamalert.records.alerts import SLACK_HOSTS, SlackChannel
 from streamalert.records.outputs import AlertFired
 
@@ -93,13 +87,6 @@ def slack_message(
     return {"text": text, "blocks": blocks}
 
 
-def webhook_secrets(url: str) -> tuple[str, ...]:
-    """The parts of a webhook URL that must never be shown: the URL, its path and long segments."""
-    parts = urlsplit(url)
-    segments = [segment for segment in parts.path.split("/") if len(segment) >= 6]
-    return (url, parts.path, parts.query, *segments)
-
-
 def classify_slack(reply: HttpReply, *, now: datetime, secrets: tuple[str, ...]) -> SendResult:
     if reply.status == 200 and reply.text.strip() != "ok":
         detail = redact(" ".join(reply.text.split())[:200], secrets)
@@ -109,34 +96,15 @@ def classify_slack(reply: HttpReply, *, now: datetime, secrets: tuple[str, ...])
     return classify_http(reply, expected=200, now=now, vendor="Slack", secrets=secrets)
 
 
-class SlackIntegration:
+class SlackIntegration(WebhookIntegration[SlackChannel]):
     """Posts to one Slack incoming webhook. The channel's name is not sent: an incoming webhook
     posts to the channel it was created for."""
 
     vendor = "Slack"
+    hosts = SLACK_HOSTS
 
-    def __init__(
-        self,
-        channel: SlackChannel,
-        *,
-        guard: WebhookGuard,
-        public_url: str = DEFAULT_PUBLIC_URL,
-        clock: Clock = utc_now,
-    ) -> None:
-        self._url = channel.webhook_url
-        self._guard = guard
-        self._public_url = public_url
-        self._clock = clock
-        self._secrets = webhook_secrets(channel.webhook_url)
+    def payload(self, event: AlertFired, *, test: bool) -> dict[str, Any]:
+        return slack_message(event, test=test, public_url=self._public_url)
 
-    async def send(self, event: AlertFired, *, test: bool = False) -> SendResult:
-        try:
-            checked = await self._guard.check(self._url, SLACK_HOSTS)
-        except WebhookBlocked as blocked:
-            return SendResult.failure(redact(blocked.reason, self._secrets), retryable=blocked.retryable)
-        payload = slack_message(event, test=test, public_url=self._public_url)
-        try:
-            reply = await post_json(self._url, payload, pin=checked)
-        except TRANSPORT_ERRORS as error:
-            return transport_failure(self.vendor, error, self._secrets)
-        return classify_slack(reply, now=self._clock(), secrets=self._secrets)
+    def classify(self, reply: HttpReply, *, now: datetime) -> SendResult:
+        return classify_slack(reply, now=now, secrets=self._secrets)

@@ -28,25 +28,18 @@ Declare the ones you use as variables of the workflow's webhook trigger (all typ
 
 from __future__ import annotations
 
+from typing import Any
+
 from streamalert.notify.base import (
     DEFAULT_PUBLIC_URL,
     TEST_MARK,
-    TRANSPORT_ERRORS,
-    Clock,
-    SendResult,
     alert_url,
-    classify_http,
     headline,
     machine_time,
     plain_number,
-    post_json,
-    redact,
     subject_text,
-    transport_failure,
-    utc_now,
 )
-from streamalert.notify.guard import WebhookBlocked, WebhookGuard
-from streamalert.notify.slack import webhook_secrets
+from streamalert.notify.webhook import WebhookIntegration
 from streamalert.records.alerts import SLACK_HOSTS, SlackWorkflowChannel
 from streamalert.records.outputs import AlertFired, ChangeObserved
 
@@ -125,35 +118,11 @@ def workflow_variables(
     return {name: values.get(name, "") for name in VARIABLES}
 
 
-class SlackWorkflowIntegration:
+class SlackWorkflowIntegration(WebhookIntegration[SlackWorkflowChannel]):
     """Triggers one Slack workflow through its webhook; 200 is success."""
 
     vendor = "Slack workflow"
+    hosts = SLACK_HOSTS
 
-    def __init__(
-        self,
-        channel: SlackWorkflowChannel,
-        *,
-        guard: WebhookGuard,
-        public_url: str = DEFAULT_PUBLIC_URL,
-        clock: Clock = utc_now,
-    ) -> None:
-        self._url = channel.webhook_url
-        self._guard = guard
-        self._public_url = public_url
-        self._clock = clock
-        self._secrets = webhook_secrets(channel.webhook_url)
-
-    async def send(self, event: AlertFired, *, test: bool = False) -> SendResult:
-        try:
-            checked = await self._guard.check(self._url, SLACK_HOSTS)
-        except WebhookBlocked as blocked:
-            return SendResult.failure(redact(blocked.reason, self._secrets), retryable=blocked.retryable)
-        payload = workflow_variables(event, test=test, public_url=self._public_url)
-        try:
-            reply = await post_json(self._url, dict(payload), pin=checked)
-        except TRANSPORT_ERRORS as error:
-            return transport_failure(self.vendor, error, self._secrets)
-        return classify_http(
-            reply, expected=200, now=self._clock(), vendor=self.vendor, secrets=self._secrets
-        )
+    def payload(self, event: AlertFired, *, test: bool) -> dict[str, Any]:
+        return dict(workflow_variables(event, test=test, public_url=self._public_url))
