@@ -64,9 +64,10 @@ def create_faust_app(settings: Settings) -> faust.App:
         consumer_auto_offset_reset="earliest",
         # Our own aiohttp server (streamalert.web) answers HTTP; Faust's debug pages stay off.
         web_enabled=False,
-        # On a rebalance, finish what the agents hold before the partitions move: a tick still
-        # publishing on the old owner would race the new owner's read of alert-fired.
-        stream_wait_empty=True,
+        # Stop and rebalance without waiting for unacknowledged events: the notifier holds its
+        # events until deliveries are final, and they are redelivered anyway. An evaluation in
+        # progress is waited for by the tick agent's own revoke handler.
+        stream_wait_empty=False,
         broker_session_timeout=settings.session_timeout,
         broker_heartbeat_interval=min(3.0, settings.session_timeout / 6),
         autodiscover=False,

@@ -8,7 +8,9 @@ context. "Now" is the tick's time, so a replayed tick decides as the original di
 
 from __future__ import annotations
 
+import asyncio
 import logging
+from collections import defaultdict
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
@@ -43,11 +45,22 @@ def register_evaluation(wiring: StreamAlert) -> None:
         for partition in range(settings.partitions):
             await topics.ticks.send(value=tick, partition=partition)
 
+    # Held while a partition is evaluated: a revoked partition is released only after the
+    # evaluation in progress has published, so the next owner's read of alert-fired sees it.
+    evaluating: dict[int, asyncio.Lock] = defaultdict(asyncio.Lock)
+
     @app.on_partitions_revoked.connect
     async def forget_revoked(app_: object, revoked: set, **_: object) -> None:  # type: ignore[type-arg]
-        published.forget({tp.partition for tp in revoked if tp.topic == topics.ticks.get_topic_name()})
+        for tp in revoked:
+            if tp.topic == topics.ticks.get_topic_name():
+                async with evaluating[tp.partition]:
+                    published.forget({tp.partition})
 
     async def evaluate_partition(partition: int, now: datetime) -> None:
+        async with evaluating[partition]:
+            await evaluate_alerts(partition, now)
+
+    async def evaluate_alerts(partition: int, now: datetime) -> None:
         log_of_partition = await published.partition(partition)
         for alert in configs.all():
             if not alert.enabled:
