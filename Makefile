@@ -30,6 +30,7 @@ kafka-status:
 lint: install
 	$(BIN)/ruff check src tests
 	$(BIN)/ruff format --check src tests
+	$(BIN)/mypy src/streamalert
 
 format: install
 	$(BIN)/ruff check --fix src tests

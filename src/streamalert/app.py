@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any, cast
 
 import faust
+from faust.tables.manager import TableManager
 from mode import ServiceT
 
 from streamalert.alerts.view import ConfigView
@@ -88,7 +89,9 @@ def raw_topic(app: faust.App, name: str, settings: Settings, **options: Any) -> 
 
 def raw_table(app: faust.App, name: str, settings: Settings) -> faust.Table:
     """A table of bytes keys and bytes values: records are encoded by streamalert, not Faust."""
-    table = app.Table(name, key_type=bytes, value_type=bytes, partitions=settings.partitions)
+    table = cast(
+        faust.Table, app.Table(name, key_type=bytes, value_type=bytes, partitions=settings.partitions)
+    )
     # Faust picks "json" for any value type but its own models, whatever the schema says; the
     # store is created lazily, so setting the codecs here covers the store and the changelog.
     table.key_serializer = table.value_serializer = "raw"
@@ -150,6 +153,6 @@ def build(settings: Settings | None = None) -> StreamAlert:
 
 def partitions_recovered(app: faust.App) -> bool:
     """True once this worker holds an assignment and its tables have caught up."""
-    if app.rebalancing or not app.tables.recovery.completed.is_set():
+    if app.rebalancing or not cast(TableManager, app.tables).recovery.completed.is_set():
         return False
     return bool(app.consumer.assignment())

@@ -138,7 +138,7 @@ def tokens_create(workspace: str, user_id: str, name: str, role: str) -> None:
 
     settings = get_settings()
     try:
-        principal = Principal(workspace_id=workspace, user_id=user_id, name=name, role=role)  # type: ignore[arg-type]
+        principal = Principal(workspace_id=workspace, user_id=user_id, name=name, role=role)
     except ValidationError as error:
         raise click.BadParameter(str(error)) from None
     token = create_token(settings.tokens_file, principal)

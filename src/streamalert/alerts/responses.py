@@ -89,7 +89,7 @@ def alert_row(alert: AlertConfig, state: AlertState | None) -> AlertRow:
         created_at=alert.created_at,
         status="enabled" if alert.enabled else "disabled",
         state=current_status(state),
-        channel_types=sorted({channel.type for channel in alert.channels}),  # type: ignore[misc]
+        channel_types=sorted({channel.type for channel in alert.channels}),
     )
 
 

@@ -10,10 +10,10 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 import orjson
-from faust import EventT, StreamT
+from faust import EventT, Stream, StreamT
 
 from streamalert.counting.buckets import InputRecord, Item, SubjectState, apply, group_by_key, key_counter
 from streamalert.faust_context import attributed_to
@@ -44,7 +44,9 @@ def register_counting(wiring: StreamAlert) -> None:
         )
 
     async def count(stream: StreamT[bytes], parse: Parser) -> AsyncIterator[None]:
-        async for events in stream.take_events(BATCH_SIZE, within=BATCH_WINDOW):
+        # take_events is on Faust's Stream, not on its StreamT interface.
+        taken = cast(Stream[bytes], stream).take_events(BATCH_SIZE, within=BATCH_WINDOW)
+        async for events in taken:
             now = datetime.now(UTC)
             RECORDS_IN.labels(events[0].message.topic).inc(len(events))
             # partition → (an event of it, its records); the event attributes the writes.

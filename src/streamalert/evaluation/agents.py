@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 
 import orjson
 from faust import StreamT
+from faust.types import TP
 
 from streamalert.counting.buckets import SubjectState, alert_subject_key
 from streamalert.evaluation.decide import evaluate
@@ -49,8 +50,8 @@ def register_evaluation(wiring: StreamAlert) -> None:
     # evaluation in progress has published, so the next owner's read of alert-fired sees it.
     evaluating: dict[int, asyncio.Lock] = defaultdict(asyncio.Lock)
 
-    @app.on_partitions_revoked.connect
-    async def forget_revoked(app_: object, revoked: set, **_: object) -> None:  # type: ignore[type-arg]
+    @app.on_partitions_revoked.connect  # type: ignore[arg-type]  # mode types receivers loosely
+    async def forget_revoked(app_: object, revoked: set[TP], **_: object) -> None:
         for tp in revoked:
             if tp.topic == topics.ticks.get_topic_name():
                 async with evaluating[tp.partition]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import base64
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TypeVar
+from typing import Literal, TypeVar
 
 import orjson
 from pydantic import BaseModel, TypeAdapter, ValidationError
@@ -91,7 +91,7 @@ def describe_errors(error: ValidationError) -> str:
 
 def dead_letter(key: bytes | None, value: bytes | None, position: Position, reason: str) -> DeadLetter:
     raw: str | None
-    encoding = "utf-8"
+    encoding: Literal["utf-8", "base64"] = "utf-8"
     if value is None:
         raw = None
     else:
@@ -105,6 +105,6 @@ def dead_letter(key: bytes | None, value: bytes | None, position: Position, reas
         offset=position.offset,
         reason=reason,
         raw=raw,
-        raw_encoding=encoding,  # type: ignore[arg-type]
+        raw_encoding=encoding,
         key=key.decode("utf-8", "replace") if key is not None else None,
     )

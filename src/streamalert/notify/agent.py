@@ -12,9 +12,10 @@ import asyncio
 import logging
 from collections import defaultdict
 from collections.abc import AsyncIterator
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
-from faust import EventT, StreamT
+from faust import EventT, Stream, StreamT
+from faust.types import TP
 from pydantic import ValidationError
 
 from streamalert.metrics import DELIVERIES, DELIVERY_ATTEMPTS, DELIVERY_LATENCY
@@ -85,8 +86,8 @@ def register_notifier(wiring: StreamAlert) -> None:
                 pause = min(pause * 2, 60.0)
         await stream.ack(message)
 
-    @app.on_partitions_revoked.connect
-    async def stop_revoked(app_: object, revoked: set, **_: object) -> None:  # type: ignore[type-arg]
+    @app.on_partitions_revoked.connect  # type: ignore[arg-type]  # mode types receivers loosely
+    async def stop_revoked(app_: object, revoked: set[TP], **_: object) -> None:
         # The new owner redelivers what is unfinished; racing it would deliver twice.
         for tp in revoked:
             if tp.topic == topics.alert_fired.get_topic_name():
@@ -99,7 +100,7 @@ def register_notifier(wiring: StreamAlert) -> None:
         # Deliveries made before a restart must be known before anything is delivered again.
         await deliveries.wait_loaded()
         await configs.wait_loaded()
-        manual = stream.noack()
+        manual = cast(Stream[bytes], stream).noack()  # on Faust's Stream, not on StreamT
         async for message in manual.events():
             try:
                 event = AlertFired.model_validate_json(message.value)

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Final, Literal
 
 from pydantic import Field
 
 from streamalert.records.alerts import AlertKind, ChannelType
 from streamalert.records.common import Id, Percent, StrictRecord, Timestamp
 
-ALERT_FIRED_SCHEMA = "streamalert.alert-fired/v1"
+ALERT_FIRED_SCHEMA: Final = "streamalert.alert-fired/v1"
 
 
 class Window(StrictRecord):

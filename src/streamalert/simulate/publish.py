@@ -293,8 +293,8 @@ async def live(
                 await asyncio.wait_for(stop.wait(), timeout=tick)
         await publisher.flush()
     finally:
-        for signum in handled:
-            loop.remove_signal_handler(signum)
+        for handled_signal in handled:
+            loop.remove_signal_handler(handled_signal)
     elapsed = max(time.monotonic() - started, 1e-9)
     click.echo(f"live: {sent:,} records in {elapsed:.1f} s ({sent / elapsed:,.0f} records/s)")
     _echo_summary(live_tally, names)
