@@ -69,6 +69,9 @@ def create_faust_app(settings: Settings) -> faust.App:
         # events until deliveries are final, and they are redelivered anyway. An evaluation in
         # progress is waited for by the tick agent's own revoke handler.
         stream_wait_empty=False,
+        # Batch changelog writes for 10 ms instead of sending each at once: +39 % counting
+        # throughput and -27 % CPU per record in the benchmark (docs/benchmarks.md).
+        producer_linger=0.01,
         broker_session_timeout=settings.session_timeout,
         broker_heartbeat_interval=min(3.0, settings.session_timeout / 6),
         autodiscover=False,
