@@ -4,18 +4,24 @@ Faust decides a table write's changelog partition, and the RocksDB store its loc
 partition, from the event the stream is currently processing (SPEC §8). A batch from
 `take_events` spans partitions, so before writing the keys of partition p we make an
 event of partition p the current one (`attributed_to`). The metrics read the offset
-Faust last read per partition (`last_read_offset`).
+Faust last read per partition (`last_read_offset`). `HoleGuard` works around records Faust
+drops during a rebalance.
 """
 
 from __future__ import annotations
 
+import logging
+import time
 import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Any
 
 from faust import EventT
 from faust import streams as faust_streams
 from faust.types import TP, ConsumerT
+
+log = logging.getLogger(__name__)
 
 
 @contextmanager
@@ -32,3 +38,78 @@ def last_read_offset(consumer: ConsumerT, tp: TP) -> int | None:
     """The offset of the last record Faust read from `tp` (None before the first)."""
     offset: int | None = consumer._read_offset.get(tp)  # type: ignore[attr-defined]
     return offset
+
+
+class HoleGuard:
+    """Re-reads records Faust drops around a rebalance.
+
+    Faust stamps each fetched record with the consumer generation; a record fetched just as
+    the generation changes carries the old one, and `Stream` skips it without tracking it
+    (faust/streams.py, "Skipping message … generation_id") after the fetcher has marked it
+    read. The next record acknowledged then commits past the hole: the record is lost.
+
+    This guard knows which offset each partition should deliver next (the committed offset
+    after an assignment, then the last one seen + 1). On a hole it asks the broker whether a
+    record exists there (offsets may also skip legitimately, e.g. over transaction markers);
+    if one does, it seeks back and drops the partition's records until that one comes again,
+    so each partition is still processed in offset order.
+    """
+
+    REWIND_TIMEOUT = 30.0
+
+    def __init__(self, app: Any, bootstrap_servers: str) -> None:
+        self.app = app
+        self.bootstrap_servers = bootstrap_servers
+        self._next: dict[TP, int] = {}
+        self._rewinding: dict[TP, tuple[int, float]] = {}
+
+    def forget(self) -> None:
+        """Call on every assignment: the committed offsets are the truth again."""
+        self._next.clear()
+        self._rewinding.clear()
+
+    async def admit(self, event: EventT) -> bool:
+        """False when `event` must be dropped: it will be read again, in order."""
+        message = event.message
+        tp, offset = message.tp, message.offset
+        rewinding = self._rewinding.get(tp)
+        if rewinding is not None:
+            target, since = rewinding
+            if offset != target and time.monotonic() - since < self.REWIND_TIMEOUT:
+                return False
+            del self._rewinding[tp]
+        else:
+            expected = self._next.get(tp)
+            if expected is None:
+                committed = self.app.consumer._committed_offset.get(tp)  # the next offset to read
+                expected = committed if committed is not None else offset
+            if offset > expected:
+                first = await self._first_offset_from(tp, expected)
+                if first is not None and first < offset:
+                    log.warning(
+                        "%s[%d]: offset %d arrived but %d was never delivered; reading again from %d",
+                        tp.topic,
+                        tp.partition,
+                        offset,
+                        first,
+                        first,
+                    )
+                    self._rewinding[tp] = (first, time.monotonic())
+                    await self.app.consumer.seek(tp, first)
+                    return False
+        self._next[tp] = offset + 1
+        return True
+
+    async def _first_offset_from(self, tp: TP, offset: int) -> int | None:
+        from aiokafka import AIOKafkaConsumer, TopicPartition
+
+        consumer = AIOKafkaConsumer(bootstrap_servers=self.bootstrap_servers, enable_auto_commit=False)
+        await consumer.start()
+        try:
+            partition = TopicPartition(tp.topic, tp.partition)
+            consumer.assign([partition])
+            consumer.seek(partition, offset)
+            records = (await consumer.getmany(partition, timeout_ms=2000, max_records=1)).get(partition, [])
+            return records[0].offset if records else None
+        finally:
+            await consumer.stop()

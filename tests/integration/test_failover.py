@@ -93,7 +93,15 @@ async def test_a_surviving_worker_keeps_alerts_firing_and_delivering(
             if fired == set(alert_ids) or time.monotonic() > deadline:
                 break
             await asyncio.sleep(0.5)
-        assert fired == set(alert_ids)
+        missing = {a: s for a, s in zip(alert_ids, SOURCES, strict=True) if a not in fired}
+        if missing:
+            details = {
+                source: user.call("GET", f"/v1/workspaces/{{ws}}/alerts/{a}/history")[1]
+                for a, source in missing.items()
+            }
+            log = second.log_path.read_text(errors="replace").splitlines()
+            related = [line for line in log if any(a in line or f"{s} " in line for a, s in missing.items())]
+            raise AssertionError(f"not fired after failover: {details}\nsurvivor log lines: {related[-20:]}")
         assert statuses() == {"firing"}
         assert http_get(f"{second.url}/readyz")[0] == 200
     finally:

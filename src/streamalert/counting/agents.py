@@ -14,9 +14,10 @@ from typing import TYPE_CHECKING, cast
 
 import orjson
 from faust import EventT, Stream, StreamT
+from faust.types import TP
 
 from streamalert.counting.buckets import InputRecord, Item, SubjectState, apply, group_by_key, key_counter
-from streamalert.faust_context import attributed_to
+from streamalert.faust_context import HoleGuard, attributed_to
 from streamalert.ingest.validation import Position, parse_delivery_result, parse_pipeline_event
 from streamalert.metrics import RECORDS_IN, RECORDS_REJECTED
 from streamalert.records import DeadLetter
@@ -34,6 +35,11 @@ Parser = Callable[[bytes | None, bytes | None, Position, datetime], InputRecord 
 
 def register_counting(wiring: StreamAlert) -> None:
     app, topics, counts = wiring.app, wiring.topics, wiring.counts
+    holes = HoleGuard(app, wiring.settings.bootstrap_servers)
+
+    @app.on_partitions_assigned.connect  # type: ignore[arg-type]  # mode types receivers loosely
+    async def reset_holes(app_: object, assigned: set[TP], **_: object) -> None:
+        holes.forget()
 
     async def reject(letter: DeadLetter) -> None:
         RECORDS_REJECTED.labels(letter.topic).inc()
@@ -52,6 +58,8 @@ def register_counting(wiring: StreamAlert) -> None:
             # partition → (an event of it, its records); the event attributes the writes.
             batches: dict[int, tuple[EventT, list[Item]]] = {}
             for event in events:
+                if not await holes.admit(event):
+                    continue
                 message = event.message
                 position = Position(message.topic, message.partition, message.offset)
                 result = parse(event.key, event.value, position, now)

@@ -18,6 +18,7 @@ from faust import EventT, Stream, StreamT
 from faust.types import TP
 from pydantic import ValidationError
 
+from streamalert.faust_context import HoleGuard
 from streamalert.metrics import DELIVERIES, DELIVERY_ATTEMPTS, DELIVERY_LATENCY
 from streamalert.notify import integration_for, target_of
 from streamalert.notify.pipeline import deliver
@@ -37,6 +38,11 @@ def register_notifier(wiring: StreamAlert) -> None:
     in_flight: dict[int, set[asyncio.Task[None]]] = defaultdict(set)
     delivering: set[tuple[str, str, str]] = set()  # (event, channel type, target) being delivered now
     synced: set[int] = set()  # partitions whose earlier deliveries this worker has read
+    holes = HoleGuard(app, settings.bootstrap_servers)
+
+    @app.on_partitions_assigned.connect  # type: ignore[arg-type]  # mode types receivers loosely
+    async def reset_holes(app_: object, assigned: set[TP], **_: object) -> None:
+        holes.forget()
 
     async def record(attempt: DeliveryAttempt) -> None:
         DELIVERY_ATTEMPTS.labels(attempt.channel.type, attempt.outcome).inc()
@@ -102,6 +108,8 @@ def register_notifier(wiring: StreamAlert) -> None:
         await configs.wait_loaded()
         manual = cast(Stream[bytes], stream).noack()  # on Faust's Stream, not on StreamT
         async for message in manual.events():
+            if not await holes.admit(message):
+                continue  # read again after a hole; left unacknowledged, so nothing commits past it
             try:
                 event = AlertFired.model_validate_json(message.value)
             except ValidationError:
