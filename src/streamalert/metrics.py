@@ -33,6 +33,11 @@ RECORDS_REJECTED = Counter(
 EVALUATIONS = Counter(
     "streamalert_evaluations_total", "Alert evaluations, by resulting status.", ["status"], registry=REGISTRY
 )
+EVALUATION_ERRORS = Counter(
+    "streamalert_evaluation_errors_total",
+    "Alert evaluations that failed with an error (the alert is evaluated again on the next tick).",
+    registry=REGISTRY,
+)
 TRANSITIONS = Counter(
     "streamalert_alert_transitions_total",
     "alert-fired events published, by state (firing, resolved).",

@@ -21,6 +21,8 @@ class Stamped(BaseModel):
         ("2026-11-28T09:30:00.250Z", datetime(2026, 11, 28, 9, 30, 0, 250000, tzinfo=UTC)),
         (1795858200000, datetime(2026, 11, 28, 9, 30, tzinfo=UTC)),
         (1795858200123, datetime(2026, 11, 28, 9, 30, 0, 123000, tzinfo=UTC)),
+        # JSON has one number type: a whole number written 1795858200000.0 is the same integer.
+        (1795858200000.0, datetime(2026, 11, 28, 9, 30, tzinfo=UTC)),
     ],
 )
 def test_timestamps_accept_rfc3339_and_epoch_millis(value: object, expected: datetime) -> None:
@@ -29,7 +31,7 @@ def test_timestamps_accept_rfc3339_and_epoch_millis(value: object, expected: dat
 
 @pytest.mark.parametrize(
     "value",
-    ["2026-11-28", "2026-11-28T09:30:00", "yesterday", "", True, 1.5e12, None, 10**20],
+    ["2026-11-28", "2026-11-28T09:30:00", "yesterday", "", True, 1.5e12 + 0.5, None, 10**20, 1e300],
 )
 def test_timestamps_reject_ambiguous_or_malformed(value: object) -> None:
     with pytest.raises(ValidationError):

@@ -31,6 +31,7 @@ import orjson
 
 from streamalert.counting.windows import DAY, HOUR, windows_at
 from streamalert.records.alerts import AlertConfig
+from streamalert.records.common import MAX_SAFE_INTEGER
 from streamalert.records.inputs import AudienceSize, DeliveryResult, SourceEvents
 
 Counter = Literal["events", "outcomes", "gauge"]
@@ -45,6 +46,11 @@ EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 MICROSECOND = timedelta(microseconds=1)
 NONE = -1
 """Gauge sentinel for "no sample": sizes are never negative."""
+
+BUCKET_LIMIT = MAX_SAFE_INTEGER
+"""An hour's sum saturates here instead of growing past what the stored JSON (and every JSON
+reader) holds exactly; sums of up to 360 such hours (15 days) still fit a 64-bit integer.
+No real pipeline gets near 9e15 events in an hour: only a hostile producer could."""
 
 FUTURE_GUARD = DAY
 """Records further than this ahead of `now` are ignored: validation already dead-letters them, and
@@ -348,10 +354,10 @@ def apply(state: SubjectState | None, counter: Counter, items: Sequence[Item], n
             continue
         position = result._slot(index)
         if isinstance(record, SourceEvents):
-            result.values[position] += record.count
+            result.values[position] = min(result.values[position] + record.count, BUCKET_LIMIT)
         elif isinstance(record, DeliveryResult):
-            result.values[position] += record.delivered
-            result.failed[position] += record.failed
+            result.values[position] = min(result.values[position] + record.delivered, BUCKET_LIMIT)
+            result.failed[position] = min(result.failed[position] + record.failed, BUCKET_LIMIT)
         else:
             into = _micros_into_hour(moment)
             if into >= result.last_us[position]:

@@ -21,10 +21,11 @@ from faust.types import TP
 
 from streamalert.counting.buckets import SubjectState, alert_subject_key
 from streamalert.evaluation.decide import evaluate
-from streamalert.evaluation.published import PublishedIndex, adopt_published
+from streamalert.evaluation.published import PartitionLog, PublishedIndex, adopt_published
 from streamalert.evaluation.render import render_alert_fired
 from streamalert.evaluation.state import AlertState, step
-from streamalert.metrics import EVALUATIONS, TRANSITIONS
+from streamalert.metrics import EVALUATION_ERRORS, EVALUATIONS, TRANSITIONS
+from streamalert.records.alerts import AlertConfig
 from streamalert.records.common import format_timestamp, parse_timestamp
 
 if TYPE_CHECKING:
@@ -66,35 +67,46 @@ def register_evaluation(wiring: StreamAlert) -> None:
         for alert in configs.all():
             if not alert.enabled:
                 continue
-            raw = counts.get(alert_subject_key(alert).encode())
-            if raw is None:
-                continue  # no data yet: insufficient data, nothing to decide
-            subject = SubjectState.from_bytes(raw)
-            if subject.partition != partition:
-                continue
-            key = alert.id.encode()
-            stored = states.get(key)
-            previous = AlertState.from_bytes(stored) if stored is not None else None
-            previous = adopt_published(previous, log_of_partition.latest.get(alert.id))
-            state, transition = step(previous, alert, evaluate(alert, subject, now), now)
-            EVALUATIONS.labels(state.status).inc()
-            if transition is not None:
-                event = render_alert_fired(alert, transition)
-                if event.event_id not in log_of_partition.event_ids:
-                    value = orjson.dumps(event.model_dump(mode="json", by_alias=True))
-                    # force: Faust would otherwise attach the send to the tick and publish it
-                    # only once the tick is acked, after this wait: a deadlock.
-                    sent = await topics.alert_fired.send(
-                        key=key, value=value, partition=partition, force=True
-                    )
-                    await sent  # acknowledged before the state that records it is written
-                    log_of_partition.add(alert.id, event.event_id, event.incident, event.state)
-                    TRANSITIONS.labels(event.state).inc()
-                    log.info(
-                        "alert %s %s (incident %d): %s", alert.id, event.state, event.incident, event.summary
-                    )
-            if previous is None or _changed(previous, state):
-                states[key] = state.to_bytes()
+            try:
+                await evaluate_alert(alert, partition, log_of_partition, now)
+            except Exception as error:
+                # One alert must not stop the others. Its state was not written, so the next tick
+                # decides it again; what alert-fired holds is read anew first, in case a send
+                # that raised was published all the same.
+                EVALUATION_ERRORS.inc()
+                published.forget({partition})
+                log.error("evaluating alert %s failed: %s", alert.id, type(error).__name__, exc_info=True)
+
+    async def evaluate_alert(
+        alert: AlertConfig, partition: int, log_of_partition: PartitionLog, now: datetime
+    ) -> None:
+        raw = counts.get(alert_subject_key(alert).encode())
+        if raw is None:
+            return  # no data yet: insufficient data, nothing to decide
+        subject = SubjectState.from_bytes(raw)
+        if subject.partition != partition:
+            return
+        key = alert.id.encode()
+        stored = states.get(key)
+        previous = AlertState.from_bytes(stored) if stored is not None else None
+        previous = adopt_published(previous, log_of_partition.latest.get(alert.id))
+        state, transition = step(previous, alert, evaluate(alert, subject, now), now)
+        EVALUATIONS.labels(state.status).inc()
+        if transition is not None:
+            event = render_alert_fired(alert, transition)
+            if event.event_id not in log_of_partition.event_ids:
+                value = orjson.dumps(event.model_dump(mode="json", by_alias=True))
+                # force: Faust would otherwise attach the send to the tick and publish it
+                # only once the tick is acked, after this wait: a deadlock.
+                sent = await topics.alert_fired.send(key=key, value=value, partition=partition, force=True)
+                await sent  # acknowledged before the state that records it is written
+                log_of_partition.add(alert.id, event.event_id, event.incident, event.state)
+                TRANSITIONS.labels(event.state).inc()
+                log.info(
+                    "alert %s %s (incident %d): %s", alert.id, event.state, event.incident, event.summary
+                )
+        if previous is None or _changed(previous, state):
+            states[key] = state.to_bytes()
 
     @app.agent(topics.ticks, name="streamalert.evaluate")
     async def evaluate_ticks(stream: StreamT[bytes]) -> AsyncIterator[None]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import hashlib
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal, TypeVar
@@ -43,7 +44,22 @@ def parse_delivery_result(
     return _parse(delivery_result_adapter, key, value, position, now)
 
 
+MAX_RAW_BYTES = 8 * 1024
+"""A dead letter keeps this much of a value; larger values are noted by size and hash instead."""
+MAX_KEY_CHARS = 256
+MAX_REASON_CHARS = 1000
+
+
 def _parse(
+    adapter: TypeAdapter[T], key: bytes | None, value: bytes | None, position: Position, now: datetime
+) -> T | DeadLetter:
+    try:
+        return _validate(adapter, key, value, position, now)
+    except Exception as error:  # whatever a record holds, it is counted or dead-lettered
+        return dead_letter(key, value, position, f"could not be read: {type(error).__name__}")
+
+
+def _validate(
     adapter: TypeAdapter[T], key: bytes | None, value: bytes | None, position: Position, now: datetime
 ) -> T | DeadLetter:
     def reject(reason: str) -> DeadLetter:
@@ -64,7 +80,7 @@ def _parse(
     subject = record.subject_key  # type: ignore[attr-defined]
     key_text = key.decode("utf-8", "replace") if key is not None else None
     if key_text != subject:
-        shown = "missing" if key_text is None else repr(key_text)
+        shown = "missing" if key_text is None else repr(clip(key_text, 80))
         return reject(f"key {shown} does not match the record's subject id {subject!r}")
     oldest, newest = accepted_time_range(now)
     timestamp: datetime = record.timestamp  # type: ignore[attr-defined]
@@ -80,31 +96,49 @@ def _parse(
 def describe_errors(error: ValidationError) -> str:
     """`field: message; field: message` with discriminator noise (`source_events.`) left out."""
     parts = []
-    for item in error.errors(include_url=False):
+    for item in error.errors(include_url=False, include_input=False):
         location = [str(p) for p in item["loc"]]
         if location and location[0] in ("source_events", "audience_size"):
             location = location[1:]
         where = ".".join(location) or "record"
-        parts.append(f"{where}: {item['msg']}")
+        parts.append(f"{clip(where, 100)}: {clip(item['msg'], 200)}")
     return "; ".join(parts)
 
 
+def clip(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
 def dead_letter(key: bytes | None, value: bytes | None, position: Position, reason: str) -> DeadLetter:
-    raw: str | None
+    """The dead letter of a record, bounded in size whatever the record held: a value larger than
+    MAX_RAW_BYTES is kept by its first bytes, its size and its SHA-256."""
+    raw: str | None = None
     encoding: Literal["utf-8", "base64"] = "utf-8"
-    if value is None:
-        raw = None
-    else:
-        try:
-            raw = value.decode("utf-8")
-        except UnicodeDecodeError:
-            raw, encoding = base64.b64encode(value).decode("ascii"), "base64"
+    truncated = value is not None and len(value) > MAX_RAW_BYTES
+    if value is not None:
+        kept = value[:MAX_RAW_BYTES]
+        raw = _as_text(kept, cut_short=truncated)
+        if raw is None:
+            raw, encoding = base64.b64encode(kept).decode("ascii"), "base64"
     return DeadLetter(
         topic=position.topic,
         partition=position.partition,
         offset=position.offset,
-        reason=reason,
+        reason=clip(reason, MAX_REASON_CHARS),
         raw=raw,
         raw_encoding=encoding,
-        key=key.decode("utf-8", "replace") if key is not None else None,
+        raw_truncated=truncated,
+        raw_size=len(value) if value is not None else None,
+        raw_sha256=hashlib.sha256(value).hexdigest() if truncated and value is not None else None,
+        key=clip(key.decode("utf-8", "replace"), MAX_KEY_CHARS) if key is not None else None,
     )
+
+
+def _as_text(data: bytes, *, cut_short: bool) -> str | None:
+    """`data` as UTF-8 text, None if it is not; a value cut short may end in a partial character."""
+    for drop in range(4 if cut_short else 1):
+        try:
+            return data[: len(data) - drop].decode("utf-8")
+        except UnicodeDecodeError:
+            continue
+    return None

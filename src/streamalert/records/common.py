@@ -31,6 +31,7 @@ def parse_timestamp(value: Any) -> datetime:
         return value.astimezone(UTC)
     if isinstance(value, bool):
         raise ValueError("timestamp must be an RFC 3339 string or integer epoch milliseconds")
+    value = whole_number(value)
     if isinstance(value, int):
         try:
             return datetime.fromtimestamp(value / 1000, tz=UTC)
@@ -97,4 +98,20 @@ class StrictRecord(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
-Count = Annotated[int, Field(strict=True)]
+MAX_SAFE_INTEGER = 2**53 - 1
+"""The largest integer every JSON reader holds exactly (JavaScript's Number.MAX_SAFE_INTEGER).
+Counts above it are refused; hourly sums saturate at it (`counting.buckets`)."""
+
+
+def whole_number(value: Any) -> Any:
+    """JSON has one number type, so `5.0` is the integer 5 (as JSON Schema's "integer" says);
+    `5.5`, `"5"` and `true` stay what they are and fail an integer field."""
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
+
+
+PositiveCount = Annotated[int, Field(strict=True, ge=1, le=MAX_SAFE_INTEGER), BeforeValidator(whole_number)]
+"""A count in an input record that is at least 1: a whole JSON number up to MAX_SAFE_INTEGER."""
+Count = Annotated[int, Field(strict=True, ge=0, le=MAX_SAFE_INTEGER), BeforeValidator(whole_number)]
+"""A count in an input record: a whole JSON number from 0 to MAX_SAFE_INTEGER."""

@@ -6,7 +6,7 @@ from typing import Annotated, Literal
 
 from pydantic import Field, TypeAdapter, model_validator
 
-from streamalert.records.common import Count, Id, Record, Timestamp
+from streamalert.records.common import Count, Id, PositiveCount, Record, Timestamp
 
 
 class SourceEvents(Record):
@@ -16,7 +16,7 @@ class SourceEvents(Record):
     workspace_id: Id
     source_id: Id
     timestamp: Timestamp
-    count: Annotated[Count, Field(ge=1)] = 1
+    count: PositiveCount = 1
 
     @property
     def subject_key(self) -> str:
@@ -31,7 +31,7 @@ class AudienceSize(Record):
     audience_id: Id
     destination_id: Id | None = None
     timestamp: Timestamp
-    size: Annotated[Count, Field(ge=0)]
+    size: Count
 
     @property
     def subject_key(self) -> str:
@@ -52,8 +52,8 @@ class DeliveryResult(Record):
     mapping_id: Id | None = None
     audience_id: Id | None = None
     timestamp: Timestamp
-    delivered: Annotated[Count, Field(ge=0)]
-    failed: Annotated[Count, Field(ge=0)]
+    delivered: Count
+    failed: Count
 
     @model_validator(mode="after")
     def _check(self) -> DeliveryResult:

@@ -98,9 +98,15 @@ class DeadLetter(StrictRecord):
     partition: int
     offset: int
     reason: str
-    raw: str | None = Field(description="the record's value as UTF-8 text (base64 when raw_encoding says so)")
+    raw: str | None = Field(
+        description="the record's value as UTF-8 text (base64 when raw_encoding says so); "
+        "only its first bytes when raw_truncated"
+    )
     raw_encoding: Literal["utf-8", "base64"] = "utf-8"
-    key: str | None = None
+    raw_truncated: bool = Field(False, description="raw holds only the value's first bytes")
+    raw_size: int | None = Field(None, description="the value's size in bytes")
+    raw_sha256: str | None = Field(None, description="SHA-256 of the whole value, hex, when raw_truncated")
+    key: str | None = Field(None, description="the record's key as text (its first characters if long)")
 
 
 __all__ = [
