@@ -70,10 +70,20 @@ async def test_poison_records_are_dead_lettered_and_counting_goes_on(
     try:
         user = api_user(worker, unique)
         control = user.create(
-            {"kind": "source_volume", "source_id": "ctl", "threshold_pct": 50, "channels": [{"type": "in_app"}]}
+            {
+                "kind": "source_volume",
+                "source_id": "ctl",
+                "threshold_pct": 50,
+                "channels": [{"type": "in_app"}],
+            }
         )
         big = user.create(
-            {"kind": "source_volume", "source_id": "big", "threshold_pct": 50, "channels": [{"type": "in_app"}]}
+            {
+                "kind": "source_volume",
+                "source_id": "big",
+                "threshold_pct": 50,
+                "channels": [{"type": "in_app"}],
+            }
         )
         await send(
             kafka_bootstrap,

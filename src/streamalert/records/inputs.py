@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import Field, TypeAdapter, model_validator
 
@@ -42,8 +42,26 @@ PipelineEvent = Annotated[SourceEvents | AudienceSize, Field(discriminator="type
 pipeline_event_adapter: TypeAdapter[SourceEvents | AudienceSize] = TypeAdapter(PipelineEvent)
 
 
+_DELIVERY_RULES: dict[str, Any] = {
+    # The rules of `_check`, so that the published schema and the validator agree.
+    "allOf": [
+        {
+            "if": {"properties": {"kind": {"const": kind}}},
+            "then": {"required": [field], "properties": {field: {"type": "string"}}},
+        }
+        for kind, field in (("mapping", "mapping_id"), ("activation", "audience_id"))
+    ],
+    "not": {"properties": {"delivered": {"const": 0}, "failed": {"const": 0}}},
+}
+
+
 class DeliveryResult(Record):
-    """Outcomes of deliveries to a destination, through a reverse-ETL mapping, or of an audience."""
+    """Outcomes of deliveries to a destination, through a reverse-ETL mapping, or of an audience.
+
+    At least one of `delivered` and `failed` is above 0; kind `mapping` needs `mapping_id` and
+    kind `activation` needs `audience_id`."""
+
+    model_config = Record.model_config | {"json_schema_extra": _DELIVERY_RULES}
 
     workspace_id: Id
     kind: Literal["destination", "mapping", "activation"]
