@@ -30,6 +30,13 @@ RECORDS_REJECTED = Counter(
     ["topic"],
     registry=REGISTRY,
 )
+RECORDS_MISROUTED = Counter(
+    "streamalert_records_misrouted_total",
+    "Input records on another partition than their key's (a producer not using the Java client's "
+    "default partitioner), sent to the dead-letter topic, by topic.",
+    ["topic"],
+    registry=REGISTRY,
+)
 EVALUATIONS = Counter(
     "streamalert_evaluations_total", "Alert evaluations, by resulting status.", ["status"], registry=REGISTRY
 )

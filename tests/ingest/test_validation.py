@@ -86,3 +86,46 @@ def test_delivery_results_are_checked_the_same_way() -> None:
     wrong_key = parse_delivery_result(b"d", value.replace(b'"failed":0', b'"failed":2'), POSITION, NOW)
     assert isinstance(wrong_key, DeadLetter)
     assert "subject id 'm'" in wrong_key.reason
+
+
+@pytest.mark.parametrize(
+    ("key", "partitions", "home"),
+    # The Java client's default partitioner: murmur2 of the key, made positive, modulo partitions.
+    [
+        (b"web", 8, 4),
+        (b"web", 4, 0),
+        (b"src-1", 8, 3),
+        (b"foo", 8, 0),
+        (b"\xff\x00", 8, 7),
+        (b"a" * 100, 4, 2),
+    ],
+)
+def test_home_partition_is_the_java_clients(key: bytes, partitions: int, home: int) -> None:
+    from aiokafka.partitioner import DefaultPartitioner
+
+    from streamalert.ingest.validation import home_partition
+
+    assert home_partition(key, partitions) == home
+    everything = list(range(partitions))
+    assert DefaultPartitioner()(key, everything, everything) == home
+
+
+@pytest.mark.parametrize(
+    ("key", "partition", "reason"),
+    [
+        (b"web", 4, None),
+        (None, 1, None),  # unkeyed records are dead-lettered for their missing key instead
+        (b"web", 5, "key belongs to partition 4, not 5: partition records with the Java client's default"),
+    ],
+)
+def test_records_on_another_partition_than_their_keys_are_misrouted(
+    key: bytes | None, partition: int, reason: str | None
+) -> None:
+    from streamalert.ingest.validation import misrouted
+
+    found = misrouted(key, Position("p.pipeline-events", partition, 9), 8)
+    if reason is None:
+        assert found is None
+    else:
+        assert found is not None and found.startswith(reason)
+        assert "partitioner=murmur2_random" in found

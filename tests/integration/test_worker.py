@@ -114,3 +114,55 @@ async def test_unusable_records_round_trip_to_dead_letter(
     assert delivery[0]["topic"] == f"{prefix}.delivery-results"
     assert "destination_id: Field required" in delivery[0]["reason"]
     assert "delivered: Field required" in delivery[0]["reason"]
+
+
+async def test_a_record_on_the_wrong_partition_is_dead_lettered_not_miscounted(
+    module_worker: WorkerProcess, kafka_bootstrap: str, unique: str
+) -> None:
+    """A librdkafka producer's default partitioner puts a key elsewhere than the Java client's:
+    such a record is neither counted by the wrong table partition nor skipped silently."""
+    from datetime import UTC, datetime, timedelta
+
+    from aiokafka import AIOKafkaProducer
+
+    from streamalert.counting.buckets import SubjectState, source_key
+    from streamalert.ingest.validation import home_partition
+    from tests.integration.test_notifications import scrape
+    from tests.integration.test_poison_records import latest_states
+    from tests.support import wait_caught_up
+
+    prefix, source = module_worker.prefix, f"{unique}-src"
+    home = home_partition(source.encode(), 4)
+    stamp = (datetime.now(UTC) - timedelta(hours=3)).isoformat()
+    record = orjson.dumps(
+        {"type": "source_events", "workspace_id": unique, "source_id": source, "timestamp": stamp, "count": 7}
+    )
+    producer = AIOKafkaProducer(bootstrap_servers=kafka_bootstrap)
+    await producer.start()
+    try:
+        await producer.send_and_wait(f"{prefix}.pipeline-events", record, key=source.encode(), partition=home)
+        wrong = (home + 1) % 4
+        await producer.send_and_wait(
+            f"{prefix}.pipeline-events", record, key=source.encode(), partition=wrong
+        )
+        await producer.send_and_wait(f"{prefix}.pipeline-events", record, key=source.encode(), partition=home)
+    finally:
+        await producer.stop()
+
+    found = await consume(
+        kafka_bootstrap,
+        f"{prefix}.dead-letter",
+        lambda found: any(r.key == source.encode() for r in found),
+        timeout=30,
+    )
+    letters = [orjson.loads(r.value) for r in found if r.key == source.encode()]
+    assert len(letters) == 1
+    assert letters[0]["partition"] == wrong
+    assert f"belongs to partition {home}, not {wrong}" in letters[0]["reason"]
+    assert "partitioner=murmur2_random" in letters[0]["reason"]
+    # The two records on the key's own partition are counted, once each.
+    await wait_caught_up(kafka_bootstrap, prefix, [f"{prefix}.pipeline-events"])
+    states = await latest_states(kafka_bootstrap, prefix)
+    assert sum(SubjectState.from_bytes(states[source_key(unique, source).encode()]).values) == 14
+    metrics = scrape(module_worker)
+    assert metrics[f'streamalert_records_misrouted_total{{topic="{prefix}.pipeline-events"}}'] >= 1

@@ -22,10 +22,11 @@ from streamalert.faust_context import HoleGuard, attributed_to
 from streamalert.ingest.validation import (
     Position,
     dead_letter,
+    misrouted,
     parse_delivery_result,
     parse_pipeline_event,
 )
-from streamalert.metrics import RECORDS_IN, RECORDS_REJECTED
+from streamalert.metrics import RECORDS_IN, RECORDS_MISROUTED, RECORDS_REJECTED
 from streamalert.records import DeadLetter
 
 if TYPE_CHECKING:
@@ -42,6 +43,7 @@ Parser = Callable[[bytes | None, bytes | None, Position, datetime], InputRecord 
 def register_counting(wiring: StreamAlert) -> None:
     app, topics, counts = wiring.app, wiring.topics, wiring.counts
     holes = HoleGuard(app, wiring.settings.bootstrap_servers)
+    partitions = wiring.settings.partitions
 
     @app.on_partitions_assigned.connect  # type: ignore[arg-type]  # mode types receivers loosely
     async def reset_holes(app_: object, assigned: set[TP], **_: object) -> None:
@@ -94,6 +96,11 @@ def register_counting(wiring: StreamAlert) -> None:
             result = parse(event.key, event.value, position, now)
             if isinstance(result, DeadLetter):
                 await reject(result)
+                continue
+            wrong_partition = misrouted(event.key, position, partitions)
+            if wrong_partition is not None:
+                RECORDS_MISROUTED.labels(message.topic).inc()
+                await reject(dead_letter(event.key, event.value, position, wrong_partition))
                 continue
             items.append((message.offset, result))
             by_offset[message.offset] = event

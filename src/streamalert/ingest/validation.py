@@ -9,6 +9,7 @@ from datetime import datetime
 from typing import Literal, TypeVar
 
 import orjson
+from aiokafka.partitioner import murmur2
 from pydantic import BaseModel, TypeAdapter, ValidationError
 
 from streamalert.counting.windows import accepted_time_range
@@ -91,6 +92,32 @@ def _validate(
     if timestamp > newest:
         return reject(f"timestamp {timestamp.isoformat()} is more than 5 minutes in the future")
     return record
+
+
+MISROUTED_FIX = (
+    "partition records with the Java client's default (murmur2) partitioner, "
+    "e.g. partitioner=murmur2_random in librdkafka clients (kcat, confluent-kafka, Go, .NET)"
+)
+
+
+def home_partition(key: bytes, partitions: int) -> int:
+    """The partition the Java client's default partitioner gives `key` (also aiokafka's and Faust's):
+    where the subject's counts live."""
+    return (murmur2(key) & 0x7FFFFFFF) % partitions
+
+
+def misrouted(key: bytes | None, position: Position, partitions: int) -> str | None:
+    """The reason a keyed record read at `position` cannot be counted there, or None.
+
+    A subject's hourly state lives with its partition, and replays are skipped by offset within
+    that partition, so a record of the subject on any other partition would be counted by the
+    wrong table partition or skipped. It is dead-lettered instead, naming the fix."""
+    if key is None:
+        return None
+    home = home_partition(key, partitions)
+    if home == position.partition:
+        return None
+    return f"key belongs to partition {home}, not {position.partition}: {MISROUTED_FIX}"
 
 
 def describe_errors(error: ValidationError) -> str:
