@@ -270,7 +270,6 @@ def worker_env(
         "STREAMALERT_PARTITIONS": str(partitions),
         "STREAMALERT_STORE": store,
         "STREAMALERT_DATA_DIR": str(data_dir / "data"),
-        "STREAMALERT_TOKENS_FILE": str(data_dir / "tokens.json"),
         "STREAMALERT_WEB_PORT": str(port),
         "STREAMALERT_WEB_BIND": "127.0.0.1",
         "STREAMALERT_LOG_LEVEL": "info",  # the default (bench/run.py variants measures warn)

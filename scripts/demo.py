@@ -21,13 +21,14 @@ import sys
 import time
 import urllib.error
 import urllib.request
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import orjson
 from aiokafka.admin import AIOKafkaAdminClient
 
-from streamalert.auth import Principal, create_token
+from streamalert.auth import Principal, new_token, publish_token
 
 REPO = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
@@ -176,7 +177,6 @@ def main() -> None:
             "STREAMALERT_APP_ID": run,
             "STREAMALERT_PARTITIONS": "4",
             "STREAMALERT_DATA_DIR": str(folder / "data"),
-            "STREAMALERT_TOKENS_FILE": str(folder / "tokens.json"),
             "STREAMALERT_WEB_PORT": str(web_port),
             "STREAMALERT_PUBLIC_URL": f"http://127.0.0.1:{web_port}",
             "STREAMALERT_EVALUATION_INTERVAL": "2",
@@ -210,10 +210,9 @@ def main() -> None:
         api = f"http://127.0.0.1:{web_port}"
         wait_ready(api, processes[-1], worker_log)
 
-        token = create_token(
-            folder / "tokens.json",
-            Principal(workspace_id=WORKSPACE, user_id="ada", name="Ada Lovelace", role="owner"),
-        )
+        principal = Principal(workspace_id=WORKSPACE, user_id="ada", name="Ada Lovelace", role="owner")
+        token, stored = new_token(principal, datetime.now(UTC))
+        asyncio.run(publish_token("127.0.0.1:9092", f"{run}.tokens", stored, stored.token_id))
         for body in alerts(sink):
             created = request("POST", f"{api}/v1/workspaces/{WORKSPACE}/alerts", token, body)
             say(f"created alert {created['id']}: {created['name']} ({created['kind']})")

@@ -122,7 +122,7 @@ def build(settings: Settings | None = None) -> StreamAlert:
         app=app,
         topics=topics,
         config_view=config_view,
-        tokens=TokenStore(settings.tokens_file),
+        tokens=TokenStore(settings.bootstrap_servers, topic_name(settings, "tokens")),
         counts=raw_table(app, "counts", settings),
         alert_states=alert_states,
         state_view=state_view,
@@ -142,11 +142,13 @@ def build(settings: Settings | None = None) -> StreamAlert:
     register_notifier(wiring)
     register_state_collector(wiring)
     wiring.readiness.add("configs_loaded", lambda: config_view.loaded)
+    wiring.readiness.add("tokens_loaded", lambda: wiring.tokens.loaded)
     wiring.readiness.add("alert_states_loaded", lambda: state_view.loaded)
     wiring.readiness.add("deliveries_loaded", lambda: wiring.delivery_log.loaded)
     wiring.readiness.add("notifications_loaded", lambda: wiring.inbox.loaded)
     wiring.readiness.add("partitions_recovered", lambda: partitions_recovered(app))
     app.service(cast(type[ServiceT], config_view))
+    app.service(cast(type[ServiceT], wiring.tokens))
     app.service(cast(type[ServiceT], state_view))
     app.service(cast(type[ServiceT], wiring.delivery_log))
     app.service(cast(type[ServiceT], wiring.inbox))

@@ -7,6 +7,7 @@ import contextlib
 import logging
 import sys
 from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -122,7 +123,18 @@ def topics_tail(name: str, from_beginning: bool) -> None:
 
 @main.group()
 def tokens() -> None:
-    """API tokens (stored hashed in STREAMALERT_TOKENS_FILE)."""
+    """API tokens, stored hashed on the compacted tokens topic that every worker follows."""
+
+
+def _duration(text: str | None) -> timedelta | None:
+    """`90m`, `12h`, `30d`, `2w` → a timedelta; None for no expiry."""
+    if text is None:
+        return None
+    units = {"m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
+    number, unit = text[:-1], text[-1:].lower()
+    if unit not in units or not number.isdigit() or int(number) <= 0:
+        raise click.BadParameter("use a number and a unit: 90m, 12h, 30d or 2w", param_hint="--expires-in")
+    return timedelta(**{units[unit]: int(number)})
 
 
 @tokens.command("create")
@@ -130,22 +142,81 @@ def tokens() -> None:
 @click.option("--user-id", required=True, help="id of the user the token acts as")
 @click.option("--name", required=True, help="the user's display name")
 @click.option("--role", type=click.Choice(["owner", "member"]), default="member", show_default=True)
-def tokens_create(workspace: str, user_id: str, name: str, role: str) -> None:
-    """Create a token; it is printed once, alone on the last line."""
+@click.option("--expires-in", help="lifetime, e.g. 90m, 12h, 30d, 2w (default: no expiry)")
+def tokens_create(workspace: str, user_id: str, name: str, role: str, expires_in: str | None) -> None:
+    """Create a token; it is printed once, alone on the last line, and works on every worker."""
     from pydantic import ValidationError
 
-    from streamalert.auth import Principal, create_token
+    from streamalert.auth import Principal, new_token, publish_token
+    from streamalert.topics import ensure_topics, topic_name
 
     settings = get_settings()
     try:
         principal = Principal(workspace_id=workspace, user_id=user_id, name=name, role=role)
     except ValidationError as error:
         raise click.BadParameter(str(error)) from None
-    token = create_token(settings.tokens_file, principal)
-    click.echo(
-        f"token for {name} ({user_id}, {role} of {workspace}) stored in {settings.tokens_file}", err=True
-    )
+    token, stored = new_token(principal, datetime.now(UTC), _duration(expires_in))
+
+    async def store() -> None:
+        await ensure_topics(settings)
+        await publish_token(
+            settings.bootstrap_servers, topic_name(settings, "tokens"), stored, stored.token_id
+        )
+
+    asyncio.run(store())
+    until = f", expires {stored.expires_at.isoformat()}" if stored.expires_at else ""
+    click.echo(f"token {stored.token_id} for {name} ({user_id}, {role} of {workspace}){until}", err=True)
     click.echo(token)
+
+
+def _stored_tokens() -> list[Any]:
+    from streamalert.auth import TokenStore
+    from streamalert.topics import ensure_topics, topic_name
+
+    settings = get_settings()
+
+    async def read() -> list[Any]:
+        await ensure_topics(settings)
+        store = TokenStore(settings.bootstrap_servers, topic_name(settings, "tokens"))
+        await store.start()
+        try:
+            await store.wait_loaded()
+            return store.all()
+        finally:
+            await store.stop()
+
+    return asyncio.run(read())
+
+
+@tokens.command("list")
+@click.option("--workspace", help="only this workspace's tokens")
+def tokens_list(workspace: str | None) -> None:
+    """Print the tokens (their ids, never the tokens themselves)."""
+    now = datetime.now(UTC)
+    rows = [stored for stored in _stored_tokens() if workspace in (None, stored.workspace_id)]
+    click.echo(f"{'ID':10} {'WORKSPACE':20} {'USER':20} {'ROLE':7} {'CREATED':20} EXPIRES")
+    for stored in rows:
+        expires = "never" if stored.expires_at is None else stored.expires_at.strftime("%Y-%m-%d %H:%M")
+        if stored.expired(now):
+            expires += " (expired)"
+        created = stored.created_at.strftime("%Y-%m-%d %H:%M")
+        click.echo(
+            f"{stored.token_id:10} {stored.workspace_id:20} {stored.user_id:20} {stored.role:7} {created:20} {expires}"
+        )
+
+
+@tokens.command("revoke")
+@click.argument("token_id")
+def tokens_revoke(token_id: str) -> None:
+    """Revoke a token by its id (the part after `sat_`): every worker refuses it within seconds."""
+    from streamalert.auth import publish_token
+    from streamalert.topics import topic_name
+
+    if token_id not in {stored.token_id for stored in _stored_tokens()}:
+        raise click.ClickException(f"no token with id {token_id}")
+    settings = get_settings()
+    asyncio.run(publish_token(settings.bootstrap_servers, topic_name(settings, "tokens"), None, token_id))
+    click.echo(f"revoked {token_id}")
 
 
 def _client(url: str | None, token: str | None) -> ApiClient:

@@ -28,7 +28,6 @@ class Settings(BaseSettings):
         "http://127.0.0.1:6066", description="base URL of the API, for links in notifications"
     )
     evaluation_interval: float = Field(60.0, gt=0, description="seconds between evaluations")
-    tokens_file: Path = Field(Path(".local/tokens.json"), description="hashed API tokens")
     smtp_url: str = Field("smtp://127.0.0.1:25", description="smtp://[user:pass@]host:port or smtps://")
     email_from: str = Field("streamalert@localhost", description="sender address")
     pagerduty_url: str = Field("https://events.pagerduty.com", description="Events API base URL")

@@ -71,6 +71,12 @@ def catalogue(settings: Settings) -> list[TopicSpec]:
             {"cleanup.policy": "compact"},
         ),
         TopicSpec(
+            topic_name(settings, "tokens"),
+            "API tokens: who each is for and its SHA-256, never the token (compacted, tombstone = revoked)",
+            "token id",
+            {"cleanup.policy": "compact"},
+        ),
+        TopicSpec(
             topic_name(settings, "ticks"),
             "internal: the evaluation clock, one tick per partition per evaluation interval",
             "none",
