@@ -17,6 +17,7 @@ from mode import ServiceT
 from streamalert.alerts.view import ConfigView
 from streamalert.auth import TokenStore
 from streamalert.evaluation.view import AlertStateView
+from streamalert.kafka_config import client_options, faust_options
 from streamalert.notify.inbox import Inbox
 from streamalert.notify.log import DeliveryLog
 from streamalert.settings import Settings, get_settings
@@ -49,13 +50,18 @@ class StreamAlert:
     state_view: AlertStateView
     delivery_log: DeliveryLog
     inbox: Inbox
+    kafka: dict[str, Any]  # the options of every direct aiokafka client (kafka_config)
     readiness: Readiness = field(default_factory=Readiness)
 
 
 def create_faust_app(settings: Settings) -> faust.App:
     return faust.App(
         settings.app_id,
-        broker=settings.broker,
+        # Broker, TLS/SASL credentials and replication, like every other client of the worker.
+        **faust_options(settings),
+        # Faust reads its own unprefixed variables (BROKER_URL, STORE, TOPIC_PARTITIONS, ...) and
+        # lets them win over these arguments: the STREAMALERT_* settings are the only source.
+        env={},
         store=settings.store,
         datadir=str(settings.data_dir),
         topic_partitions=settings.partitions,
@@ -115,8 +121,9 @@ def build(settings: Settings | None = None) -> StreamAlert:
         ticks=raw_topic(app, "ticks", settings),
     )
     alert_states = raw_table(app, "alert_states", settings)
-    config_view = ConfigView(settings.bootstrap_servers, topic_name(settings, "alert-configs"))
-    state_view = AlertStateView(settings.bootstrap_servers, alert_states.changelog_topic.get_topic_name())
+    kafka = client_options(settings)
+    config_view = ConfigView(kafka, topic_name(settings, "alert-configs"))
+    state_view = AlertStateView(kafka, alert_states.changelog_topic.get_topic_name())
     wiring = StreamAlert(
         settings=settings,
         app=app,
@@ -126,8 +133,9 @@ def build(settings: Settings | None = None) -> StreamAlert:
         counts=raw_table(app, "counts", settings),
         alert_states=alert_states,
         state_view=state_view,
-        delivery_log=DeliveryLog(settings.bootstrap_servers, topic_name(settings, "deliveries")),
-        inbox=Inbox(settings.bootstrap_servers, topic_name(settings, "notifications")),
+        delivery_log=DeliveryLog(kafka, topic_name(settings, "deliveries")),
+        inbox=Inbox(kafka, topic_name(settings, "notifications")),
+        kafka=kafka,
     )
 
     # Imported here so that each part registers against this app instance.

@@ -14,7 +14,7 @@ import click
 
 from streamalert import __version__
 from streamalert.records.alerts import ALERT_KINDS
-from streamalert.settings import get_settings
+from streamalert.settings import Settings, get_settings
 
 if TYPE_CHECKING:
     from streamalert.client import ApiClient
@@ -32,15 +32,21 @@ def worker() -> None:
     import faust
 
     from streamalert.app import build
+    from streamalert.kafka_config import KafkaSetupError
     from streamalert.logs import logging_config
     from streamalert.topics import ensure_topics
 
-    settings = get_settings()
+    settings = _settings_or_exit()
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     # Topics exist before Faust subscribes, with the partitions and policies of the catalogue.
+    # This is also the worker's first connection: a wrong address, password or CA, or topics
+    # with the wrong partitions, end it here with one line rather than in Faust's retry loops.
     loop = asyncio.new_event_loop()
     try:
         loop.run_until_complete(ensure_topics(settings))
+    except KafkaSetupError as error:
+        click.echo(f"streamalert worker: {error}", err=True)
+        sys.exit(1)
     finally:
         loop.close()
     wiring = build(settings)
@@ -61,6 +67,29 @@ def worker() -> None:
     ).execute_from_commandline()
 
 
+def _settings_or_exit() -> Settings:
+    """The settings, or one line per invalid `STREAMALERT_*` variable and exit status 2."""
+    from pydantic import ValidationError
+
+    from streamalert.settings import describe_settings_error
+
+    try:
+        return get_settings()
+    except ValidationError as error:
+        click.echo(f"streamalert: invalid settings:\n{describe_settings_error(error)}", err=True)
+        sys.exit(2)
+
+
+def _kafka_setup(coroutine: Any) -> Any:
+    """Run a coroutine that talks to Kafka; a KafkaSetupError is a one-line CLI error."""
+    from streamalert.kafka_config import KafkaSetupError
+
+    try:
+        return asyncio.run(coroutine)
+    except KafkaSetupError as error:
+        raise click.ClickException(str(error)) from None
+
+
 @main.group()
 def topics() -> None:
     """The topics of the catalogue."""
@@ -71,8 +100,8 @@ def topics_create() -> None:
     """Create any missing topic (the worker also does this when it starts)."""
     from streamalert.topics import catalogue, ensure_topics
 
-    settings = get_settings()
-    created = asyncio.run(ensure_topics(settings))
+    settings = _settings_or_exit()
+    created = _kafka_setup(ensure_topics(settings))
     for spec in catalogue(settings):
         state = "created" if spec.name in created else "exists"
         click.echo(f"{spec.name:40} {state}")
@@ -94,15 +123,17 @@ def topics_tail(name: str, from_beginning: bool) -> None:
     """Print the records of a topic as they arrive (NAME without the prefix, e.g. alert-fired)."""
     from aiokafka import AIOKafkaConsumer
 
+    from streamalert.kafka_config import check_connection, client_options
     from streamalert.topics import topic_name
 
-    settings = get_settings()
+    settings = _settings_or_exit()
     topic = topic_name(settings, name)
 
     async def follow() -> None:
+        await check_connection(settings)
         consumer = AIOKafkaConsumer(
             topic,
-            bootstrap_servers=settings.bootstrap_servers,
+            **client_options(settings),
             group_id=None,
             auto_offset_reset="earliest" if from_beginning else "latest",
         )
@@ -117,7 +148,7 @@ def topics_tail(name: str, from_beginning: bool) -> None:
             await consumer.stop()
 
     with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(follow())
+        _kafka_setup(follow())
 
 
 @main.group()
