@@ -115,7 +115,7 @@ def describe_failure(settings: Settings, address: str, error: BaseException) -> 
             f"the TLS certificate of Kafka at {address} is not trusted "
             f"(STREAMALERT_SSL_CAFILE={settings.ssl_cafile or 'system CAs'}, "
             f"STREAMALERT_SSL_CHECK_HOSTNAME={str(settings.ssl_check_hostname).lower()}): "
-            f"{error.verify_message or error}"
+            f"{getattr(error, 'verify_message', None) or error}"
         )
     elif isinstance(error, ssl.SSLError):
         text = (
