@@ -274,3 +274,49 @@ def test_new_topics_get_the_replication_factor_or_the_brokers_default(
         assert topic.replication_factor == expected
         assert topic.num_partitions == (1 if spec.name.endswith("__leader") else 6)
         assert topic.replica_assignments == {}
+
+
+def test_a_worker_with_invalid_settings_prints_one_line_per_variable_and_exits_2() -> None:
+    import os
+    import subprocess
+    import sys
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith("STREAMALERT_")}
+    env |= {"STREAMALERT_SECURITY_PROTOCOL": "SASL_SSL", "STREAMALERT_PARTITIONS": "zero"}
+    env |= {"STREAMALERT_SSL_CAFILE": "/nonexistent/ca.pem", "STREAMALERT_SASL_PASSWORD": SECRET}
+    result = subprocess.run(
+        [sys.executable, "-m", "streamalert.cli", "worker"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 2
+    assert "Traceback" not in result.stderr and SECRET not in result.stderr + result.stdout
+    lines = result.stderr.strip().splitlines()
+    assert lines[0] == "streamalert: invalid settings:"
+    assert lines[1].startswith("STREAMALERT_PARTITIONS: Input should be a valid integer")
+    assert len(lines) == 2  # the model-level checks run once the fields themselves are valid
+
+
+def test_a_worker_with_a_combination_that_cannot_work_names_each_problem() -> None:
+    import os
+    import subprocess
+    import sys
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith("STREAMALERT_")}
+    env |= {"STREAMALERT_SECURITY_PROTOCOL": "SASL_SSL", "STREAMALERT_SSL_CAFILE": "/nonexistent/ca.pem"}
+    result = subprocess.run(
+        [sys.executable, "-m", "streamalert.cli", "worker"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines() == [
+        "streamalert: invalid settings:",
+        "STREAMALERT_SASL_USERNAME is required with STREAMALERT_SECURITY_PROTOCOL=SASL_SSL",
+        "STREAMALERT_SASL_PASSWORD is required with STREAMALERT_SECURITY_PROTOCOL=SASL_SSL",
+        "STREAMALERT_SSL_CAFILE: no such file /nonexistent/ca.pem",
+    ]

@@ -98,11 +98,11 @@ def topics() -> None:
 @topics.command("create")
 def topics_create() -> None:
     """Create any missing topic (the worker also does this when it starts)."""
-    from streamalert.topics import catalogue, ensure_topics
+    from streamalert.topics import catalogue, ensure_topics, faust_topics
 
     settings = _settings_or_exit()
     created = _kafka_setup(ensure_topics(settings))
-    for spec in catalogue(settings):
+    for spec in catalogue(settings) + faust_topics(settings):
         state = "created" if spec.name in created else "exists"
         click.echo(f"{spec.name:40} {state}")
 

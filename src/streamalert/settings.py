@@ -81,7 +81,7 @@ class Settings(BaseSettings):
     def _check_kafka_security(self) -> Settings:
         problems = kafka_security_problems(self)
         if problems:
-            raise ValueError("; ".join(problems))
+            raise ValueError("\n".join(problems))  # one line per problem
         return self
 
     @property
