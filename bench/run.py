@@ -604,7 +604,7 @@ async def memory(run: Run) -> dict[str, Any]:
 async def timed_start(proc: Proc, section: str) -> float:
     proc.start()
     seconds = await wait_ready(proc, 600, section)
-    say(section, f"{proc.name}: /readyz 200 after {seconds:.1f} s")
+    say(section, f"{proc.name}: /readyz/partitions 200 after {seconds:.1f} s")
     return seconds
 
 

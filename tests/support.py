@@ -63,8 +63,11 @@ class WorkerProcess:
             assert self.process is not None
             if self.process.poll() is not None:
                 raise AssertionError(f"worker exited with {self.process.returncode}:\n{self.tail()}")
-            status, _ = http_get(f"{self.url}/readyz")
-            if status == 200:
+            # The API, and this worker's partitions: tests start counting right away.
+            if (
+                http_get(f"{self.url}/readyz")[0] == 200
+                and http_get(f"{self.url}/readyz/partitions")[0] == 200
+            ):
                 return
             time.sleep(0.2)
         raise AssertionError(f"worker not ready within {timeout} s:\n{self.tail()}")

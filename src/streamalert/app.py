@@ -51,7 +51,10 @@ class StreamAlert:
     delivery_log: DeliveryLog
     inbox: Inbox
     kafka: dict[str, Any]  # the options of every direct aiokafka client (kafka_config)
-    readiness: Readiness = field(default_factory=Readiness)
+    readiness: Readiness = field(default_factory=Readiness)  # /readyz: the API can answer
+    # /readyz/partitions: this worker's partitions are assigned and their tables recovered. Kept
+    # out of /readyz so that a rebalance does not take every worker's API out of service.
+    partitions: Readiness = field(default_factory=Readiness)
 
 
 def create_faust_app(settings: Settings) -> faust.App:
@@ -153,7 +156,7 @@ def build(settings: Settings | None = None) -> StreamAlert:
     wiring.readiness.add("alert_states_loaded", lambda: state_view.loaded)
     wiring.readiness.add("deliveries_loaded", lambda: wiring.delivery_log.loaded)
     wiring.readiness.add("notifications_loaded", lambda: wiring.inbox.loaded)
-    wiring.readiness.add("partitions_recovered", lambda: partitions_recovered(app))
+    wiring.partitions.add("partitions_recovered", lambda: partitions_recovered(app))
     app.service(cast(type[ServiceT], config_view))
     app.service(cast(type[ServiceT], state_view))
     app.service(cast(type[ServiceT], wiring.delivery_log))
