@@ -320,3 +320,12 @@ def test_a_worker_with_a_combination_that_cannot_work_names_each_problem() -> No
         "STREAMALERT_SASL_PASSWORD is required with STREAMALERT_SECURITY_PROTOCOL=SASL_SSL",
         "STREAMALERT_SSL_CAFILE: no such file /nonexistent/ca.pem",
     ]
+
+
+def test_a_closed_tls_connection_points_at_the_client_certificate(ca_file: Path) -> None:
+    from aiokafka.errors import KafkaConnectionError
+
+    closed = KafkaConnectionError("Connection at k:9093 closed")
+    tls = Settings(security_protocol="SSL", ssl_cafile=ca_file)
+    assert "check STREAMALERT_SSL_CERTFILE (not set)" in describe_failure(tls, "k:9093", closed)
+    assert "STREAMALERT_SSL_CERTFILE" not in describe_failure(Settings(), "k:9093", closed)

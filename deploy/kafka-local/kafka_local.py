@@ -11,9 +11,10 @@ Standard library only, so it works before any virtualenv exists:
 `start` is idempotent. The log dir is formatted once; data survives restarts.
 
 `--sasl-ssl-port PORT` adds a SASL_SSL listener (PLAIN, SCRAM-SHA-256 and SCRAM-SHA-512 over
-TLS) beside the PLAINTEXT one, for testing secured clients. On first start a CA and a broker
-certificate for 127.0.0.1/localhost are generated with `openssl` into `<data dir>/tls`
-(`ca.pem` is the CA clients trust); `--sasl-user NAME:PASSWORD` (repeatable) names the users,
+TLS) beside the PLAINTEXT one, and `--ssl-port PORT` a mutual-TLS listener, for testing
+secured clients. On first start a CA, a broker certificate for 127.0.0.1/localhost and a
+client certificate are generated with `openssl` into `<data dir>/tls` (`ca.pem` is the CA
+clients trust; `client.pem`/`client.key` pass the mutual-TLS listener); `--sasl-user NAME:PASSWORD` (repeatable) names the users,
 created as SCRAM credentials when the log dir is formatted and as PLAIN users in the JAAS config.
 """
 
@@ -100,12 +101,14 @@ class Broker:
         controller_port: int,
         sasl_ssl_port: int | None = None,
         sasl_users: tuple[tuple[str, str], ...] = (),
+        ssl_port: int | None = None,
     ) -> None:
         self.data_dir = data_dir
         self.port = port
         self.controller_port = controller_port
         self.sasl_ssl_port = sasl_ssl_port
         self.sasl_users = sasl_users
+        self.ssl_port = ssl_port
         self.tls_dir = data_dir / "tls"
         self.log_dir = data_dir / "data"
         self.logs = data_dir / "logs"
@@ -126,40 +129,57 @@ class Broker:
     def render_config(self) -> None:
         template = (HERE / "server.properties.template").read_text()
         config = template.format(port=self.port, controller_port=self.controller_port, log_dir=self.log_dir)
-        if self.sasl_ssl_port is not None:
-            config = self.with_sasl_ssl(config)
+        if self.secured():
+            config = self.with_secured_listeners(config)
         self.props.write_text(config)
 
-    def with_sasl_ssl(self, config: str) -> str:
-        """The PLAINTEXT config plus a SASL_SSL listener; the brokers still talk PLAINTEXT among
-        themselves, and readiness is checked on the PLAINTEXT port."""
-        listener = f"SASL_SSL://127.0.0.1:{self.sasl_ssl_port}"
+    def secured(self) -> bool:
+        return self.sasl_ssl_port is not None or self.ssl_port is not None
+
+    def with_secured_listeners(self, config: str) -> str:
+        """The PLAINTEXT config plus a SASL_SSL and/or a mutual-TLS listener; the brokers still
+        talk PLAINTEXT among themselves, and readiness is checked on the PLAINTEXT port."""
+        extra = []
+        if self.sasl_ssl_port is not None:
+            extra.append(("SASL_SSL", self.sasl_ssl_port))
+        if self.ssl_port is not None:
+            extra.append(("SSL", self.ssl_port))
+        named = ",".join(f"{name}://127.0.0.1:{port}" for name, port in extra)
+        protocols = ",".join(f"{name}:{name}" for name, _ in extra)
         replaced = {
-            "listeners": f"PLAINTEXT://127.0.0.1:{self.port},{listener},CONTROLLER://127.0.0.1:{self.controller_port}",
-            "advertised.listeners": f"PLAINTEXT://127.0.0.1:{self.port},{listener}",
-            "listener.security.protocol.map": "PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT,SASL_SSL:SASL_SSL",
+            "listeners": f"PLAINTEXT://127.0.0.1:{self.port},{named},CONTROLLER://127.0.0.1:{self.controller_port}",
+            "advertised.listeners": f"PLAINTEXT://127.0.0.1:{self.port},{named}",
+            "listener.security.protocol.map": f"PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT,{protocols}",
         }
         lines = [
             f"{key}={replaced[key]}" if key in replaced else line
             for line in config.splitlines()
             for key in [line.split("=", 1)[0]]
         ]
-        plain_users = " ".join(f'user_{name}="{password}"' for name, password in self.sasl_users)
-        prefix = "listener.name.sasl_ssl"
-        lines += [
-            "",
-            "# SASL_SSL listener for secured-client tests (kafka_local.py --sasl-ssl-port).",
-            f"{prefix}.sasl.enabled.mechanisms={','.join(SASL_MECHANISMS)}",
-            f"{prefix}.plain.sasl.jaas.config=org.apache.kafka.common.security.plain.PlainLoginModule "
-            f"required {plain_users};",
-            f"{prefix}.scram-sha-256.sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required;",
-            f"{prefix}.scram-sha-512.sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required;",
-            # PEM files straight from openssl: no JKS/PKCS12 keystore to build.
-            f"{prefix}.ssl.keystore.type=PEM",
-            f"{prefix}.ssl.keystore.location={self.tls_dir / 'broker-keystore.pem'}",
-            f"{prefix}.ssl.truststore.type=PEM",
-            f"{prefix}.ssl.truststore.location={self.tls_dir / 'ca.pem'}",
-        ]
+        for name, _ in extra:
+            prefix = f"listener.name.{name.lower()}"
+            lines += [
+                "",
+                f"# {name} listener for secured-client tests (kafka_local.py).",
+                # PEM files straight from openssl: no JKS/PKCS12 keystore to build.
+                f"{prefix}.ssl.keystore.type=PEM",
+                f"{prefix}.ssl.keystore.location={self.tls_dir / 'broker-keystore.pem'}",
+                f"{prefix}.ssl.truststore.type=PEM",
+                f"{prefix}.ssl.truststore.location={self.tls_dir / 'ca.pem'}",
+            ]
+        if self.sasl_ssl_port is not None:
+            plain_users = " ".join(f'user_{name}="{password}"' for name, password in self.sasl_users)
+            prefix = "listener.name.sasl_ssl"
+            lines += [
+                f"{prefix}.sasl.enabled.mechanisms={','.join(SASL_MECHANISMS)}",
+                f"{prefix}.plain.sasl.jaas.config=org.apache.kafka.common.security.plain.PlainLoginModule "
+                f"required {plain_users};",
+                f"{prefix}.scram-sha-256.sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required;",
+                f"{prefix}.scram-sha-512.sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required;",
+            ]
+        if self.ssl_port is not None:
+            # Mutual TLS: a client without a certificate signed by the CA is refused.
+            lines.append("listener.name.ssl.ssl.client.auth=required")
         return "\n".join(lines) + "\n"
 
     def make_certificates(self) -> None:
@@ -171,6 +191,10 @@ class Broker:
             die("openssl not found: install it (Debian: apt-get install openssl) for --sasl-ssl-port")
         self.tls_dir.mkdir(parents=True, exist_ok=True)
         tls = self.tls_dir
+        (tls / "client.ext").write_text(
+            "basicConstraints=critical,CA:FALSE\nkeyUsage=critical,digitalSignature,keyEncipherment\n"
+            "extendedKeyUsage=clientAuth\nsubjectKeyIdentifier=hash\nauthorityKeyIdentifier=keyid\n"
+        )
         (tls / "broker.ext").write_text(
             "subjectAltName=IP:127.0.0.1,DNS:localhost\nbasicConstraints=critical,CA:FALSE\n"
             "keyUsage=critical,digitalSignature,keyEncipherment\nextendedKeyUsage=serverAuth\n"
@@ -182,6 +206,10 @@ class Broker:
             "req -newkey rsa:2048 -nodes -keyout broker.key -out broker.csr -subj /CN=127.0.0.1",
             "x509 -req -in broker.csr -CA ca.pem -CAkey ca.key -CAcreateserial -out broker.pem -days 30"
             " -extfile broker.ext",
+            # A client certificate for the mutual-TLS listener.
+            "req -newkey rsa:2048 -nodes -keyout client.key -out client.csr -subj /CN=streamalert",
+            "x509 -req -in client.csr -CA ca.pem -CAkey ca.key -CAcreateserial -out client.pem -days 30"
+            " -extfile client.ext",
         ]
         for step in steps:
             result = subprocess.run(
@@ -191,7 +219,7 @@ class Broker:
                 die(f"openssl {step.split()[0]} failed:\n{result.stderr}")
         # Kafka's PEM keystore: the (unencrypted PKCS#8) key, then the certificate chain.
         keystore.write_text((tls / "broker.key").read_text() + (tls / "broker.pem").read_text())
-        say(f"generated a test CA ({tls / 'ca.pem'}) and a broker certificate for 127.0.0.1")
+        say(f"generated a test CA ({tls / 'ca.pem'}), a broker certificate for 127.0.0.1 and client.pem/.key")
 
     def java(self, main: str, *args: str, jvm_options: tuple[str, ...] = ()) -> list[str]:
         return [
@@ -235,7 +263,7 @@ class Broker:
         fetch()
         for folder in (self.data_dir, self.log_dir, self.logs):
             folder.mkdir(parents=True, exist_ok=True)
-        if self.sasl_ssl_port is not None:
+        if self.secured():
             self.make_certificates()
         self.render_config()
         self.format_once()
@@ -255,8 +283,10 @@ class Broker:
         while time.monotonic() < deadline:
             if self.pid() is None:
                 die(f"broker exited during start-up; last log lines:\n{self.tail()}")
-            if answers_metadata(self.port) and (self.sasl_ssl_port is None or listens(self.sasl_ssl_port)):
+            secured = [port for port in (self.sasl_ssl_port, self.ssl_port) if port is not None]
+            if answers_metadata(self.port) and all(listens(port) for port in secured):
                 extra = f", SASL_SSL on 127.0.0.1:{self.sasl_ssl_port}" if self.sasl_ssl_port else ""
+                extra += f", mutual TLS on 127.0.0.1:{self.ssl_port}" if self.ssl_port else ""
                 say(f"ready on 127.0.0.1:{self.port}{extra}")
                 return
             time.sleep(0.3)
@@ -369,6 +399,9 @@ def main() -> None:
         "--sasl-ssl-port", type=int, default=None, help="also listen with SASL_SSL on this port"
     )
     parser.add_argument(
+        "--ssl-port", type=int, default=None, help="also listen with mutual TLS (client certificate required)"
+    )
+    parser.add_argument(
         "--sasl-user",
         type=sasl_user,
         action="append",
@@ -377,7 +410,12 @@ def main() -> None:
     )
     args = parser.parse_args()
     broker = Broker(
-        args.data_dir.resolve(), args.port, args.controller_port, args.sasl_ssl_port, tuple(args.sasl_user)
+        args.data_dir.resolve(),
+        args.port,
+        args.controller_port,
+        args.sasl_ssl_port,
+        tuple(args.sasl_user),
+        args.ssl_port,
     )
     if args.command == "fetch":
         fetch()

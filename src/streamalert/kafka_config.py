@@ -14,6 +14,7 @@ from typing import Any
 
 from aiokafka.errors import (
     IllegalSaslStateError,
+    KafkaConnectionError,
     KafkaError,
     SaslAuthenticationFailed,
     UnsupportedSaslMechanismError,
@@ -132,6 +133,12 @@ def describe_failure(settings: Settings, address: str, error: BaseException) -> 
             f"cannot reach Kafka at {address} (STREAMALERT_BROKER, STREAMALERT_SECURITY_PROTOCOL="
             f"{settings.security_protocol}): {str(error) or repr(error)}"
         )
+        if settings.security_protocol in ("SSL", "SASL_SSL") and isinstance(error, KafkaConnectionError):
+            # A broker that wants a client certificate closes the connection after the handshake.
+            text += (
+                "; if the listener requires mutual TLS, check STREAMALERT_SSL_CERTFILE "
+                f"({settings.ssl_certfile or 'not set'}) and STREAMALERT_SSL_KEYFILE"
+            )
     return mask_secret(settings, text)
 
 

@@ -1,5 +1,6 @@
-"""streamalert against a SASL_SSL broker: the project's launcher with a listener that wants TLS
-(a CA made for this run) and SCRAM or PLAIN credentials, on spare ports beside the shared broker.
+"""streamalert against a secured broker: the project's launcher with a SASL_SSL listener (TLS
+with a CA made for this run, SCRAM or PLAIN credentials) and a mutual-TLS listener, on spare
+ports beside the shared broker.
 
 The worker, `topics create`, `topics tail`, `tokens`, `alerts create` and `simulate` all run as
 real processes against it; records are produced with the same client options the worker uses.
@@ -38,9 +39,25 @@ USER = "streamalert"
 @dataclass
 class SecuredBroker:
     address: str  # the SASL_SSL listener
+    mtls_address: str  # the listener that wants a client certificate
     plaintext: str  # the broker's PLAINTEXT listener (readiness; never used by streamalert here)
-    ca_file: Path
+    tls_dir: Path
     password: str
+
+    @property
+    def ca_file(self) -> Path:
+        return self.tls_dir / "ca.pem"
+
+    def mtls_env(self, certificate: bool = True) -> dict[str, str]:
+        env = {
+            "STREAMALERT_BROKER": f"kafka://{self.mtls_address}",
+            "STREAMALERT_SECURITY_PROTOCOL": "SSL",
+            "STREAMALERT_SSL_CAFILE": str(self.ca_file),
+        }
+        if certificate:
+            env["STREAMALERT_SSL_CERTFILE"] = str(self.tls_dir / "client.pem")
+            env["STREAMALERT_SSL_KEYFILE"] = str(self.tls_dir / "client.key")
+        return env
 
     def env(self, mechanism: str = "SCRAM-SHA-512", password: str | None = None) -> dict[str, str]:
         return {
@@ -56,11 +73,12 @@ class SecuredBroker:
 @pytest.fixture(scope="module")
 def secured_broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SecuredBroker]:
     data_dir = tmp_path_factory.mktemp("secured-kafka")
-    port, controller_port, sasl_port = free_port(), free_port(), free_port()
+    port, controller_port, sasl_port, mtls_port = free_port(), free_port(), free_port(), free_port()
     password = secrets.token_urlsafe(12)
     args = [sys.executable, str(LAUNCHER), "--data-dir", str(data_dir), "--port", str(port)]
     args += ["--controller-port", str(controller_port)]
     secured = ["--sasl-ssl-port", str(sasl_port), "--sasl-user", f"{USER}:{password}"]
+    secured += ["--ssl-port", str(mtls_port)]
     started = subprocess.run(
         [*args[:2], "start", *args[2:], *secured], capture_output=True, text=True, timeout=180
     )
@@ -68,7 +86,11 @@ def secured_broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Secured
         pytest.fail(f"the SASL_SSL broker could not start:\n{started.stderr}", pytrace=False)
     try:
         yield SecuredBroker(
-            f"127.0.0.1:{sasl_port}", f"127.0.0.1:{port}", data_dir / "tls" / "ca.pem", password
+            f"127.0.0.1:{sasl_port}",
+            f"127.0.0.1:{mtls_port}",
+            f"127.0.0.1:{port}",
+            data_dir / "tls",
+            password,
         )
     finally:
         subprocess.run([*args[:2], "stop", *args[2:]], capture_output=True, text=True, timeout=60)
@@ -218,3 +240,21 @@ def test_a_worker_that_cannot_authenticate_exits_at_once_with_one_line(
     lines = [line for line in output.splitlines() if line.strip()]
     assert len(lines) == 1 and expected in lines[0], output
     assert "not-the-password" not in output and secured_broker.password not in output
+
+
+def test_mutual_tls_worker_and_cli(secured_broker: SecuredBroker, tmp_path: Path, unique: str) -> None:
+    env = worker_env(secured_broker.mtls_address, unique, tmp_path) | secured_broker.mtls_env()
+    created = cli(env, "topics", "create")
+    assert created.returncode == 0, created.stderr
+    assert f"{unique}.alert-configs" in created.stdout
+    worker = WorkerProcess(env, tmp_path / "worker.log", unique)
+    worker.start()  # ready: Faust's clients and the views all passed the client-certificate check
+    worker.stop()
+
+    without = worker_env(secured_broker.mtls_address, unique, tmp_path) | secured_broker.mtls_env(False)
+    started = time.monotonic()
+    refused = cli(without, "worker")
+    output = refused.stdout + refused.stderr
+    assert refused.returncode == 1 and time.monotonic() - started < 20, output
+    lines = [line for line in output.splitlines() if line.strip()]
+    assert len(lines) == 1 and "STREAMALERT_SSL_CERTFILE (not set)" in lines[0], output
