@@ -159,7 +159,9 @@ async def check_connection(settings: Settings, timeout: float = 10.0) -> None:
     options.pop("bootstrap_servers")
     failures = []
     for address in settings.bootstrap_servers.split(","):
-        host, _, port = address.rpartition(":")
+        host, sep, port = address.rpartition(":")
+        if not sep or not port.isdigit():  # no port: Kafka's default, as aiokafka and Faust assume
+            host, port = address, "9092"
         try:
             async with asyncio.timeout(timeout):
                 connection = await create_conn(
