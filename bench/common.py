@@ -291,16 +291,19 @@ def streamalert_worker(
 
 
 async def wait_ready(proc: Proc, timeout: float, section: str) -> float:
-    """Poll /readyz until 200; return seconds since the process started."""
+    """Poll /readyz/partitions (tables recovered) until 200; return seconds since the process started."""
     deadline = time.monotonic() + timeout
     last_said = time.monotonic()
-    url = f"http://127.0.0.1:{proc.port}/readyz"
+    url = f"http://127.0.0.1:{proc.port}/readyz/partitions"
     while time.monotonic() < deadline:
         proc.check_alive()
         if await asyncio.to_thread(http_status, url) == 200:
             return time.monotonic() - proc.started_at
         if time.monotonic() - last_said > 10:
-            say(section, f"{proc.name}: waiting for /readyz ({time.monotonic() - proc.started_at:.0f} s)")
+            say(
+                section,
+                f"{proc.name}: waiting for /readyz/partitions ({time.monotonic() - proc.started_at:.0f} s)",
+            )
             last_said = time.monotonic()
         await asyncio.sleep(0.05)
     raise RuntimeError(f"{proc.name} not ready within {timeout} s:\n{proc.tail()}")

@@ -604,7 +604,7 @@ async def memory(run: Run) -> dict[str, Any]:
 async def timed_start(proc: Proc, section: str) -> float:
     proc.start()
     seconds = await wait_ready(proc, 600, section)
-    say(section, f"{proc.name}: /readyz 200 after {seconds:.1f} s")
+    say(section, f"{proc.name}: /readyz/partitions 200 after {seconds:.1f} s")
     return seconds
 
 
@@ -768,7 +768,7 @@ async def latency(run: Run) -> dict[str, Any]:
     try:
         proc.start()
         await wait_ready(proc, 180, section)
-        await publish_token(BOOTSTRAP, f"{prefix}.tokens", stored, stored.token_id)
+        await publish_token({"bootstrap_servers": BOOTSTRAP}, f"{prefix}.tokens", stored, stored.token_id)
         say(section, f"creating {alerts} source_volume alerts with a Slack channel each")
 
         def create(index: int) -> None:

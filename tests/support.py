@@ -67,8 +67,11 @@ class WorkerProcess:
             assert self.process is not None
             if self.process.poll() is not None:
                 raise AssertionError(f"worker exited with {self.process.returncode}:\n{self.tail()}")
-            status, _ = http_get(f"{self.url}/readyz")
-            if status == 200:
+            # The API, and this worker's partitions: tests start counting right away.
+            if (
+                http_get(f"{self.url}/readyz")[0] == 200
+                and http_get(f"{self.url}/readyz/partitions")[0] == 200
+            ):
                 return
             time.sleep(0.2)
         raise AssertionError(f"worker not ready within {timeout} s:\n{self.tail()}")
@@ -101,7 +104,9 @@ def issue_token(env: dict[str, str], principal: Principal, expires_in: timedelta
     topic = f"{env['STREAMALERT_TOPIC_PREFIX']}.tokens"
     # Callers may be inside an event loop (async tests): publish from a thread of its own.
     with ThreadPoolExecutor(1) as pool:
-        pool.submit(asyncio.run, publish_token(bootstrap, topic, stored, stored.token_id)).result()
+        pool.submit(
+            asyncio.run, publish_token({"bootstrap_servers": bootstrap}, topic, stored, stored.token_id)
+        ).result()
     return token
 
 

@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 import orjson
 from aiokafka import AIOKafkaProducer
@@ -78,12 +79,11 @@ def token_id_of(token: str) -> str | None:
 
 
 async def publish_token(
-    bootstrap_servers: str, topic: str, stored: StoredToken | None, token_id: str
+    kafka: Mapping[str, Any], topic: str, stored: StoredToken | None, token_id: str
 ) -> None:
-    """Write a token record (or, with `stored` None, the tombstone revoking `token_id`)."""
-    producer = AIOKafkaProducer(
-        bootstrap_servers=bootstrap_servers, client_id="streamalert-tokens-cli", acks="all"
-    )
+    """Write a token record (or, with `stored` None, the tombstone revoking `token_id`);
+    `kafka`: the client options of `streamalert.kafka_config.client_options`."""
+    producer = AIOKafkaProducer(**kafka, client_id="streamalert-tokens-cli", acks="all")
     await producer.start()
     try:
         value = orjson.dumps(stored.model_dump(mode="json")) if stored is not None else None
@@ -95,8 +95,8 @@ async def publish_token(
 class TokenStore(TopicView):
     """Every worker's view of the `tokens` topic, looked up by hash."""
 
-    def __init__(self, bootstrap_servers: str, topic: str) -> None:
-        super().__init__(bootstrap_servers, topic, client_id="streamalert-tokens", writable=True)
+    def __init__(self, kafka: Mapping[str, Any], topic: str) -> None:
+        super().__init__(kafka, topic, client_id="streamalert-tokens", writable=True)
         self._by_id: dict[str, StoredToken] = {}
         self._by_hash: dict[str, StoredToken] = {}
 

@@ -15,7 +15,7 @@ import click
 
 from streamalert import __version__
 from streamalert.records.alerts import ALERT_KINDS
-from streamalert.settings import get_settings
+from streamalert.settings import Settings, get_settings
 
 if TYPE_CHECKING:
     from streamalert.client import ApiClient
@@ -33,15 +33,21 @@ def worker() -> None:
     import faust
 
     from streamalert.app import build
+    from streamalert.kafka_config import KafkaSetupError
     from streamalert.logs import logging_config
     from streamalert.topics import ensure_topics
 
-    settings = get_settings()
+    settings = _settings_or_exit()
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     # Topics exist before Faust subscribes, with the partitions and policies of the catalogue.
+    # This is also the worker's first connection: a wrong address, password or CA, or topics
+    # with the wrong partitions, end it here with one line rather than in Faust's retry loops.
     loop = asyncio.new_event_loop()
     try:
         loop.run_until_complete(ensure_topics(settings))
+    except KafkaSetupError as error:
+        click.echo(f"streamalert worker: {error}", err=True)
+        sys.exit(1)
     finally:
         loop.close()
     wiring = build(settings)
@@ -62,6 +68,29 @@ def worker() -> None:
     ).execute_from_commandline()
 
 
+def _settings_or_exit() -> Settings:
+    """The settings, or one line per invalid `STREAMALERT_*` variable and exit status 2."""
+    from pydantic import ValidationError
+
+    from streamalert.settings import describe_settings_error
+
+    try:
+        return get_settings()
+    except ValidationError as error:
+        click.echo(f"streamalert: invalid settings:\n{describe_settings_error(error)}", err=True)
+        sys.exit(2)
+
+
+def _kafka_setup(coroutine: Any) -> Any:
+    """Run a coroutine that talks to Kafka; a KafkaSetupError is a one-line CLI error."""
+    from streamalert.kafka_config import KafkaSetupError
+
+    try:
+        return asyncio.run(coroutine)
+    except KafkaSetupError as error:
+        raise click.ClickException(str(error)) from None
+
+
 @main.group()
 def topics() -> None:
     """The topics of the catalogue."""
@@ -70,11 +99,11 @@ def topics() -> None:
 @topics.command("create")
 def topics_create() -> None:
     """Create any missing topic (the worker also does this when it starts)."""
-    from streamalert.topics import catalogue, ensure_topics
+    from streamalert.topics import catalogue, ensure_topics, faust_topics
 
-    settings = get_settings()
-    created = asyncio.run(ensure_topics(settings))
-    for spec in catalogue(settings):
+    settings = _settings_or_exit()
+    created = _kafka_setup(ensure_topics(settings))
+    for spec in catalogue(settings) + faust_topics(settings):
         state = "created" if spec.name in created else "exists"
         click.echo(f"{spec.name:40} {state}")
 
@@ -95,15 +124,17 @@ def topics_tail(name: str, from_beginning: bool) -> None:
     """Print the records of a topic as they arrive (NAME without the prefix, e.g. alert-fired)."""
     from aiokafka import AIOKafkaConsumer
 
+    from streamalert.kafka_config import check_connection, client_options
     from streamalert.topics import topic_name
 
-    settings = get_settings()
+    settings = _settings_or_exit()
     topic = topic_name(settings, name)
 
     async def follow() -> None:
+        await check_connection(settings)
         consumer = AIOKafkaConsumer(
             topic,
-            bootstrap_servers=settings.bootstrap_servers,
+            **client_options(settings),
             group_id=None,
             auto_offset_reset="earliest" if from_beginning else "latest",
         )
@@ -118,7 +149,7 @@ def topics_tail(name: str, from_beginning: bool) -> None:
             await consumer.stop()
 
     with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(follow())
+        _kafka_setup(follow())
 
 
 @main.group()
@@ -148,6 +179,7 @@ def tokens_create(workspace: str, user_id: str, name: str, role: str, expires_in
     from pydantic import ValidationError
 
     from streamalert.auth import Principal, new_token, publish_token
+    from streamalert.kafka_config import client_options
     from streamalert.topics import ensure_topics, topic_name
 
     settings = get_settings()
@@ -159,11 +191,9 @@ def tokens_create(workspace: str, user_id: str, name: str, role: str, expires_in
 
     async def store() -> None:
         await ensure_topics(settings)
-        await publish_token(
-            settings.bootstrap_servers, topic_name(settings, "tokens"), stored, stored.token_id
-        )
+        await publish_token(client_options(settings), topic_name(settings, "tokens"), stored, stored.token_id)
 
-    asyncio.run(store())
+    _kafka_setup(store())
     until = f", expires {stored.expires_at.isoformat()}" if stored.expires_at else ""
     click.echo(f"token {stored.token_id} for {name} ({user_id}, {role} of {workspace}){until}", err=True)
     click.echo(token)
@@ -171,13 +201,14 @@ def tokens_create(workspace: str, user_id: str, name: str, role: str, expires_in
 
 def _stored_tokens() -> list[Any]:
     from streamalert.auth import TokenStore
+    from streamalert.kafka_config import client_options
     from streamalert.topics import ensure_topics, topic_name
 
     settings = get_settings()
 
     async def read() -> list[Any]:
         await ensure_topics(settings)
-        store = TokenStore(settings.bootstrap_servers, topic_name(settings, "tokens"))
+        store = TokenStore(client_options(settings), topic_name(settings, "tokens"))
         await store.start()
         try:
             await store.wait_loaded()
@@ -185,7 +216,7 @@ def _stored_tokens() -> list[Any]:
         finally:
             await store.stop()
 
-    return asyncio.run(read())
+    return list(_kafka_setup(read()))
 
 
 @tokens.command("list")
@@ -210,12 +241,13 @@ def tokens_list(workspace: str | None) -> None:
 def tokens_revoke(token_id: str) -> None:
     """Revoke a token by its id (the part after `sat_`): every worker refuses it within seconds."""
     from streamalert.auth import publish_token
+    from streamalert.kafka_config import client_options
     from streamalert.topics import topic_name
 
     if token_id not in {stored.token_id for stored in _stored_tokens()}:
         raise click.ClickException(f"no token with id {token_id}")
     settings = get_settings()
-    asyncio.run(publish_token(settings.bootstrap_servers, topic_name(settings, "tokens"), None, token_id))
+    _kafka_setup(publish_token(client_options(settings), topic_name(settings, "tokens"), None, token_id))
     click.echo(f"revoked {token_id}")
 
 
