@@ -8,8 +8,7 @@ RUN pip install --no-cache-dir -c constraints.txt . \
  && useradd --create-home --uid 10001 streamalert \
  && mkdir -p /var/lib/streamalert && chown streamalert /var/lib/streamalert
 USER streamalert
-ENV STREAMALERT_DATA_DIR=/var/lib/streamalert/data \
-    STREAMALERT_TOKENS_FILE=/var/lib/streamalert/tokens.json
+ENV STREAMALERT_DATA_DIR=/var/lib/streamalert/data
 EXPOSE 6066
 HEALTHCHECK --interval=10s --timeout=3s CMD python -c "import urllib.request; urllib.request.urlopen('http://127.0.0.1:6066/healthz')"
 ENTRYPOINT ["streamalert"]

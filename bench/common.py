@@ -270,7 +270,6 @@ def worker_env(
         "STREAMALERT_PARTITIONS": str(partitions),
         "STREAMALERT_STORE": store,
         "STREAMALERT_DATA_DIR": str(data_dir / "data"),
-        "STREAMALERT_TOKENS_FILE": str(data_dir / "tokens.json"),
         "STREAMALERT_WEB_PORT": str(port),
         "STREAMALERT_WEB_BIND": "127.0.0.1",
         "STREAMALERT_LOG_LEVEL": "info",  # the default (bench/run.py variants measures warn)
@@ -292,16 +291,19 @@ def streamalert_worker(
 
 
 async def wait_ready(proc: Proc, timeout: float, section: str) -> float:
-    """Poll /readyz until 200; return seconds since the process started."""
+    """Poll /readyz/partitions (tables recovered) until 200; return seconds since the process started."""
     deadline = time.monotonic() + timeout
     last_said = time.monotonic()
-    url = f"http://127.0.0.1:{proc.port}/readyz"
+    url = f"http://127.0.0.1:{proc.port}/readyz/partitions"
     while time.monotonic() < deadline:
         proc.check_alive()
         if await asyncio.to_thread(http_status, url) == 200:
             return time.monotonic() - proc.started_at
         if time.monotonic() - last_said > 10:
-            say(section, f"{proc.name}: waiting for /readyz ({time.monotonic() - proc.started_at:.0f} s)")
+            say(
+                section,
+                f"{proc.name}: waiting for /readyz/partitions ({time.monotonic() - proc.started_at:.0f} s)",
+            )
             last_said = time.monotonic()
         await asyncio.sleep(0.05)
     raise RuntimeError(f"{proc.name} not ready within {timeout} s:\n{proc.tail()}")

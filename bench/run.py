@@ -604,7 +604,7 @@ async def memory(run: Run) -> dict[str, Any]:
 async def timed_start(proc: Proc, section: str) -> float:
     proc.start()
     seconds = await wait_ready(proc, 600, section)
-    say(section, f"{proc.name}: /readyz 200 after {seconds:.1f} s")
+    say(section, f"{proc.name}: /readyz/partitions 200 after {seconds:.1f} s")
     return seconds
 
 
@@ -744,7 +744,7 @@ async def latency(run: Run) -> dict[str, Any]:
     `occurred_at`) to the Slack request arriving at a local server."""
     import re
 
-    from streamalert.auth import Principal, create_token
+    from streamalert.auth import Principal, new_token, publish_token
     from streamalert.records.common import format_timestamp
 
     section = "latency"
@@ -762,13 +762,13 @@ async def latency(run: Run) -> dict[str, Any]:
     slack = await SlackServer().start()
     proc = streamalert_worker("latency-worker", prefix, prefix, run.partitions, "memory://", folder, run.work)
     proc.env |= {"STREAMALERT_EVALUATION_INTERVAL": "1", "STREAMALERT_WEBHOOK_ALLOW": "127.0.0.1"}
-    token = create_token(
-        Path(proc.env["STREAMALERT_TOKENS_FILE"]),
-        Principal(workspace_id=data.WORKSPACE, user_id="bench", name="Bench", role="owner"),
+    token, stored = new_token(
+        Principal(workspace_id=data.WORKSPACE, user_id="bench", name="Bench", role="owner"), datetime.now(UTC)
     )
     try:
         proc.start()
         await wait_ready(proc, 180, section)
+        await publish_token({"bootstrap_servers": BOOTSTRAP}, f"{prefix}.tokens", stored, stored.token_id)
         say(section, f"creating {alerts} source_volume alerts with a Slack channel each")
 
         def create(index: int) -> None:

@@ -21,13 +21,14 @@ import sys
 import time
 import urllib.error
 import urllib.request
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import orjson
 from aiokafka.admin import AIOKafkaAdminClient
 
-from streamalert.auth import Principal, create_token
+from streamalert.auth import Principal, new_token, publish_token
 
 REPO = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
@@ -63,17 +64,23 @@ def request(method: str, url: str, token: str, body: Any = None) -> Any:
     return orjson.loads(raw) if raw else None
 
 
+def answers_200(url: str) -> bool:
+    with (
+        contextlib.suppress(urllib.error.URLError, ConnectionError, TimeoutError),
+        urllib.request.urlopen(url, timeout=2) as answer,
+    ):
+        return bool(answer.status == 200)
+    return False
+
+
 def wait_ready(url: str, worker: subprocess.Popen[bytes], log: Path, timeout: float = 120) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if worker.poll() is not None:
             raise SystemExit(f"demo: the worker exited; see {log}")
-        with (
-            contextlib.suppress(urllib.error.URLError, ConnectionError, TimeoutError),
-            urllib.request.urlopen(f"{url}/readyz", timeout=2) as answer,
-        ):
-            if answer.status == 200:
-                return
+        # The API (/readyz) and the worker's partitions with their tables (/readyz/partitions).
+        if all(answers_200(f"{url}{path}") for path in ("/readyz", "/readyz/partitions")):
+            return
         time.sleep(0.3)
     raise SystemExit(f"demo: the worker was not ready within {timeout:.0f} s; see {log}")
 
@@ -176,7 +183,6 @@ def main() -> None:
             "STREAMALERT_APP_ID": run,
             "STREAMALERT_PARTITIONS": "4",
             "STREAMALERT_DATA_DIR": str(folder / "data"),
-            "STREAMALERT_TOKENS_FILE": str(folder / "tokens.json"),
             "STREAMALERT_WEB_PORT": str(web_port),
             "STREAMALERT_PUBLIC_URL": f"http://127.0.0.1:{web_port}",
             "STREAMALERT_EVALUATION_INTERVAL": "2",
@@ -210,10 +216,9 @@ def main() -> None:
         api = f"http://127.0.0.1:{web_port}"
         wait_ready(api, processes[-1], worker_log)
 
-        token = create_token(
-            folder / "tokens.json",
-            Principal(workspace_id=WORKSPACE, user_id="ada", name="Ada Lovelace", role="owner"),
-        )
+        principal = Principal(workspace_id=WORKSPACE, user_id="ada", name="Ada Lovelace", role="owner")
+        token, stored = new_token(principal, datetime.now(UTC))
+        asyncio.run(publish_token({"bootstrap_servers": "127.0.0.1:9092"}, f"{run}.tokens", stored, stored.token_id))
         for body in alerts(sink):
             created = request("POST", f"{api}/v1/workspaces/{WORKSPACE}/alerts", token, body)
             say(f"created alert {created['id']}: {created['name']} ({created['kind']})")

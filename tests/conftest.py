@@ -59,7 +59,6 @@ def worker_env(bootstrap: str, prefix: str, data_dir: Path, **overrides: str) ->
         "STREAMALERT_PARTITIONS": "4",
         "STREAMALERT_STORE": "rocksdb://",
         "STREAMALERT_DATA_DIR": str(data_dir / "data"),
-        "STREAMALERT_TOKENS_FILE": str(data_dir / "tokens.json"),
         "STREAMALERT_EVALUATION_INTERVAL": "1",
         "STREAMALERT_WEBHOOK_ALLOW": "127.0.0.1",
         "STREAMALERT_SESSION_TIMEOUT": "6",

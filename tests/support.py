@@ -12,13 +12,17 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import orjson
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+
+from streamalert.auth import Principal, new_token, publish_token
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -63,8 +67,11 @@ class WorkerProcess:
             assert self.process is not None
             if self.process.poll() is not None:
                 raise AssertionError(f"worker exited with {self.process.returncode}:\n{self.tail()}")
-            status, _ = http_get(f"{self.url}/readyz")
-            if status == 200:
+            # The API, and this worker's partitions: tests start counting right away.
+            if (
+                http_get(f"{self.url}/readyz")[0] == 200
+                and http_get(f"{self.url}/readyz/partitions")[0] == 200
+            ):
                 return
             time.sleep(0.2)
         raise AssertionError(f"worker not ready within {timeout} s:\n{self.tail()}")
@@ -87,6 +94,20 @@ class WorkerProcess:
     def tail(self, lines: int = 60) -> str:
         text = self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
         return "\n".join(text.splitlines()[-lines:])
+
+
+def issue_token(env: dict[str, str], principal: Principal, expires_in: timedelta | None = None) -> str:
+    """A new API token for `principal` on the tokens topic of the worker configured by `env`,
+    written as `streamalert tokens create` does; every worker of that prefix accepts it."""
+    token, stored = new_token(principal, datetime.now(UTC), expires_in)
+    bootstrap = env["STREAMALERT_BROKER"].split("://", 1)[-1]
+    topic = f"{env['STREAMALERT_TOPIC_PREFIX']}.tokens"
+    # Callers may be inside an event loop (async tests): publish from a thread of its own.
+    with ThreadPoolExecutor(1) as pool:
+        pool.submit(
+            asyncio.run, publish_token({"bootstrap_servers": bootstrap}, topic, stored, stored.token_id)
+        ).result()
+    return token
 
 
 def http_get(url: str) -> tuple[int, Any]:

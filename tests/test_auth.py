@@ -1,30 +1,92 @@
-import os
-from pathlib import Path
+"""Tokens: only hashes are stored; the store authenticates, expires and revokes (no Kafka here:
+records are applied to the store as its topic view would)."""
 
-from streamalert.auth import Principal, TokenStore, create_token
+from datetime import UTC, datetime, timedelta
+
+import orjson
+import pytest
+from aiokafka.structs import ConsumerRecord
+
+from streamalert.auth import Principal, StoredToken, TokenStore, new_token, token_id_of
 
 ALICE = Principal(workspace_id="ws", user_id="alice", name="Alice", role="owner")
+BOB = Principal(workspace_id="ws", user_id="bob", name="Bob", role="member")
+NOW = datetime(2026, 12, 4, 9, tzinfo=UTC)
 
 
-def test_tokens_are_stored_hashed_and_authenticate(tmp_path: Path) -> None:
-    path = tmp_path / "nested" / "tokens.json"
-    token = create_token(path, ALICE)
-    assert token.startswith("sat_")
-    assert token not in path.read_text()
-    assert oct(os.stat(path).st_mode & 0o777) == "0o600"
-    store = TokenStore(path)
-    assert store.authenticate(token) == ALICE
-    assert store.authenticate(token + "x") is None
-    assert store.authenticate("") is None
+def record(offset: int, key: str, stored: StoredToken | bytes | None) -> ConsumerRecord[bytes, bytes]:
+    value = orjson.dumps(stored.model_dump(mode="json")) if isinstance(stored, StoredToken) else stored
+    return ConsumerRecord(
+        topic="p.tokens",
+        partition=0,
+        offset=offset,
+        timestamp=0,
+        timestamp_type=0,
+        key=key.encode(),
+        value=value,  # type: ignore[arg-type]
+        checksum=None,
+        serialized_key_size=len(key),
+        serialized_value_size=len(value or b""),
+        headers=(),
+    )
 
 
-def test_the_store_sees_tokens_created_after_it_loaded(tmp_path: Path) -> None:
-    path = tmp_path / "tokens.json"
-    store = TokenStore(path)
-    assert store.authenticate("sat_nothing") is None  # no file yet
-    first = create_token(path, ALICE)
-    assert store.authenticate(first) == ALICE
-    bob = Principal(workspace_id="ws", user_id="bob", name="Bob", role="member")
-    second = create_token(path, bob)
-    assert store.authenticate(second) == bob
-    assert store.authenticate(first) == ALICE
+def store_with(*records: ConsumerRecord[bytes, bytes]) -> TokenStore:
+    store = TokenStore("127.0.0.1:1", "p.tokens")
+    for item in records:
+        store.apply(item)
+    return store
+
+
+def test_a_token_is_stored_by_its_hash_only() -> None:
+    token, stored = new_token(ALICE, NOW)
+    assert token.startswith("sat_") and token_id_of(token) == stored.token_id
+    serialized = orjson.dumps(stored.model_dump(mode="json"))
+    assert token.encode() not in serialized and token.split("_", 2)[2].encode() not in serialized
+    store = store_with(record(0, stored.token_id, stored))
+    assert store.authenticate(token, NOW) == ALICE
+    assert store.authenticate(token + "x", NOW) is None
+    assert store.authenticate("", NOW) is None
+
+
+def test_a_tombstone_revokes_and_a_new_record_replaces() -> None:
+    alice_token, alice = new_token(ALICE, NOW)
+    bob_token, bob = new_token(BOB, NOW)
+    store = store_with(record(0, alice.token_id, alice), record(1, bob.token_id, bob))
+    assert store.authenticate(alice_token, NOW) == ALICE and store.authenticate(bob_token, NOW) == BOB
+    store.apply(record(2, alice.token_id, None))
+    assert store.authenticate(alice_token, NOW) is None
+    assert store.authenticate(bob_token, NOW) == BOB
+    assert [stored.token_id for stored in store.all()] == [bob.token_id]
+
+
+@pytest.mark.parametrize(
+    ("expires_in", "at", "valid"),
+    [
+        (None, NOW + timedelta(days=3650), True),
+        (timedelta(hours=1), NOW + timedelta(minutes=59), True),
+        (timedelta(hours=1), NOW + timedelta(hours=1), False),
+        (timedelta(hours=1), NOW + timedelta(days=1), False),
+    ],
+)
+def test_tokens_expire(expires_in: timedelta | None, at: datetime, valid: bool) -> None:
+    token, stored = new_token(ALICE, NOW, expires_in)
+    store = store_with(record(0, stored.token_id, stored))
+    assert (store.authenticate(token, at) == ALICE) is valid
+
+
+@pytest.mark.parametrize("token", ["sat_ab\udcff_x", "sat_\u00e9t\u00e9_x", "\x00"])
+def test_tokens_that_are_not_ascii_authenticate_nobody(token: str) -> None:
+    assert store_with().authenticate(token, NOW) is None
+
+
+@pytest.mark.parametrize(
+    ("token", "token_id"), [("sat_1a2b3c4d_secret", "1a2b3c4d"), ("sat_nosecret", None), ("bearer", None)]
+)
+def test_token_ids(token: str, token_id: str | None) -> None:
+    assert token_id_of(token) == token_id
+
+
+def test_a_record_that_is_not_a_token_authenticates_nobody() -> None:
+    store = store_with(record(0, "abc", b"{not json"), record(1, "def", b'{"token_id": "def"}'))
+    assert store.all() == []

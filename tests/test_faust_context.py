@@ -39,7 +39,7 @@ class Consumer:
 class Guard(HoleGuard):
     def __init__(self, consumer: Consumer, on_broker: list[int]) -> None:
         app: Any = type("App", (), {"consumer": consumer})()
-        super().__init__(app, "unused:9092")
+        super().__init__(app, {"bootstrap_servers": "unused:9092"})
         self.on_broker = on_broker
 
     async def _first_offset_from(self, tp: TP, offset: int) -> int | None:

@@ -17,6 +17,7 @@ from mode import ServiceT
 from streamalert.alerts.view import ConfigView
 from streamalert.auth import TokenStore
 from streamalert.evaluation.view import AlertStateView
+from streamalert.kafka_config import client_options, faust_options
 from streamalert.notify.inbox import Inbox
 from streamalert.notify.log import DeliveryLog
 from streamalert.settings import Settings, get_settings
@@ -49,13 +50,21 @@ class StreamAlert:
     state_view: AlertStateView
     delivery_log: DeliveryLog
     inbox: Inbox
-    readiness: Readiness = field(default_factory=Readiness)
+    kafka: dict[str, Any]  # the options of every direct aiokafka client (kafka_config)
+    readiness: Readiness = field(default_factory=Readiness)  # /readyz: the API can answer
+    # /readyz/partitions: this worker's partitions are assigned and their tables recovered. Kept
+    # out of /readyz so that a rebalance does not take every worker's API out of service.
+    partitions: Readiness = field(default_factory=Readiness)
 
 
 def create_faust_app(settings: Settings) -> faust.App:
     return faust.App(
         settings.app_id,
-        broker=settings.broker,
+        # Broker, TLS/SASL credentials and replication, like every other client of the worker.
+        **faust_options(settings),
+        # Faust reads its own unprefixed variables (BROKER_URL, STORE, TOPIC_PARTITIONS, ...) and
+        # lets them win over these arguments: the STREAMALERT_* settings are the only source.
+        env={},
         store=settings.store,
         datadir=str(settings.data_dir),
         topic_partitions=settings.partitions,
@@ -132,19 +141,21 @@ def build(settings: Settings | None = None) -> StreamAlert:
         ticks=raw_topic(app, "ticks", settings),
     )
     alert_states = raw_table(app, "alert_states", settings)
-    config_view = ConfigView(settings.bootstrap_servers, topic_name(settings, "alert-configs"))
-    state_view = AlertStateView(settings.bootstrap_servers, alert_states.changelog_topic.get_topic_name())
+    kafka = client_options(settings)
+    config_view = ConfigView(kafka, topic_name(settings, "alert-configs"))
+    state_view = AlertStateView(kafka, alert_states.changelog_topic.get_topic_name())
     wiring = StreamAlert(
         settings=settings,
         app=app,
         topics=topics,
         config_view=config_view,
-        tokens=TokenStore(settings.tokens_file),
+        tokens=TokenStore(kafka, topic_name(settings, "tokens")),
         counts=raw_table(app, "counts", settings),
         alert_states=alert_states,
         state_view=state_view,
-        delivery_log=DeliveryLog(settings.bootstrap_servers, topic_name(settings, "deliveries")),
-        inbox=Inbox(settings.bootstrap_servers, topic_name(settings, "notifications")),
+        delivery_log=DeliveryLog(kafka, topic_name(settings, "deliveries")),
+        inbox=Inbox(kafka, topic_name(settings, "notifications")),
+        kafka=kafka,
     )
 
     # Imported here so that each part registers against this app instance.
@@ -159,11 +170,13 @@ def build(settings: Settings | None = None) -> StreamAlert:
     register_notifier(wiring)
     register_state_collector(wiring)
     wiring.readiness.add("configs_loaded", lambda: config_view.loaded)
+    wiring.readiness.add("tokens_loaded", lambda: wiring.tokens.loaded)
     wiring.readiness.add("alert_states_loaded", lambda: state_view.loaded)
     wiring.readiness.add("deliveries_loaded", lambda: wiring.delivery_log.loaded)
     wiring.readiness.add("notifications_loaded", lambda: wiring.inbox.loaded)
-    wiring.readiness.add("partitions_recovered", lambda: partitions_recovered(app))
+    wiring.partitions.add("partitions_recovered", lambda: partitions_recovered(app))
     app.service(cast(type[ServiceT], config_view))
+    app.service(cast(type[ServiceT], wiring.tokens))
     app.service(cast(type[ServiceT], state_view))
     app.service(cast(type[ServiceT], wiring.delivery_log))
     app.service(cast(type[ServiceT], wiring.inbox))

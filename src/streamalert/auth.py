@@ -1,26 +1,26 @@
-"""API tokens: each belongs to one user in one workspace with a role. Only hashes are stored.
+"""API tokens: each belongs to one user in one workspace with a role, and may expire.
 
-The tokens file (`STREAMALERT_TOKENS_FILE`) is JSON; workers re-read it when it changes,
-so `streamalert tokens create` takes effect without a restart.
+Only hashes are stored, as records on the compacted `tokens` topic (key = token id, a tombstone
+revokes it), which every worker follows in full: a token created or revoked from any host is
+known to every worker within a second, with no file to copy. A request with a token this worker
+has not seen yet first catches up with the topic, so a token works on every worker at once.
 """
 
 from __future__ import annotations
 
-import fcntl
 import hashlib
-import hmac
-import os
 import secrets
-from collections.abc import Iterator
-from contextlib import contextmanager
-from datetime import UTC, datetime
-from pathlib import Path
-from typing import Annotated, Literal
+from collections.abc import Mapping
+from datetime import UTC, datetime, timedelta
+from typing import Annotated, Any, Literal
 
 import orjson
-from pydantic import BaseModel, Field, StringConstraints
+from aiokafka import AIOKafkaProducer
+from aiokafka.structs import ConsumerRecord
+from pydantic import BaseModel, StringConstraints, ValidationError
 
 from streamalert.records.common import Id, Timestamp
+from streamalert.topic_view import TopicView
 
 Role = Literal["owner", "member"]
 TOKEN_PREFIX = "sat_"
@@ -36,82 +36,102 @@ class Principal(BaseModel):
 
 
 class StoredToken(Principal):
+    """A token as the `tokens` topic holds it: who it is for and its hash, never the token."""
+
     token_id: str
     sha256: str
     created_at: Timestamp
+    expires_at: Timestamp | None = None
 
+    def principal(self) -> Principal:
+        return Principal.model_validate(self.model_dump(include=set(Principal.model_fields)))
 
-class TokenFile(BaseModel):
-    tokens: list[StoredToken] = Field(default_factory=list)
+    def expired(self, now: datetime) -> bool:
+        return self.expires_at is not None and now >= self.expires_at
 
 
 def digest(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def create_token(path: Path, principal: Principal, now: datetime | None = None) -> str:
-    """Add a token for `principal` to the file and return it; it is shown only this once."""
+def new_token(
+    principal: Principal, now: datetime, expires_in: timedelta | None = None
+) -> tuple[str, StoredToken]:
+    """A fresh token (shown only once) and the record that stores its hash."""
     token_id = secrets.token_hex(4)
     token = f"{TOKEN_PREFIX}{token_id}_{secrets.token_urlsafe(32)}"
     stored = StoredToken(
-        **principal.model_dump(), token_id=token_id, sha256=digest(token), created_at=now or datetime.now(UTC)
+        **principal.model_dump(),
+        token_id=token_id,
+        sha256=digest(token),
+        created_at=now,
+        expires_at=now + expires_in if expires_in is not None else None,
     )
-    with _locked(path):
-        current = _read(path)
-        current.tokens.append(stored)
-        temporary = path.with_suffix(".tmp")
-        temporary.write_bytes(orjson.dumps(current.model_dump(mode="json"), option=orjson.OPT_INDENT_2))
-        os.chmod(temporary, 0o600)
-        temporary.replace(path)
-    return token
+    return token, stored
 
 
-class TokenStore:
-    """Looks tokens up by hash, re-reading the file when its modification time changes."""
-
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        self._stamp: tuple[int, int] | None = None
-        self._by_hash: dict[str, Principal] = {}
-
-    def authenticate(self, token: str) -> Principal | None:
-        self._refresh()
-        wanted = digest(token)
-        for known, principal in self._by_hash.items():
-            if hmac.compare_digest(known, wanted):
-                return principal
+def token_id_of(token: str) -> str | None:
+    """The id part of `sat_<id>_<secret>` (not secret; it names the token in lists and logs)."""
+    if not token.startswith(TOKEN_PREFIX):
         return None
-
-    def _refresh(self) -> None:
-        try:
-            status = self.path.stat()
-        except FileNotFoundError:
-            self._stamp, self._by_hash = None, {}
-            return
-        stamp = (status.st_mtime_ns, status.st_size)
-        if stamp == self._stamp:
-            return
-        loaded = _read(self.path)
-        self._by_hash = {
-            token.sha256: Principal.model_validate(token.model_dump(include=set(Principal.model_fields)))
-            for token in loaded.tokens
-        }
-        self._stamp = stamp
+    token_id, _, rest = token[len(TOKEN_PREFIX) :].partition("_")
+    return token_id if rest else None
 
 
-def _read(path: Path) -> TokenFile:
+async def publish_token(
+    kafka: Mapping[str, Any], topic: str, stored: StoredToken | None, token_id: str
+) -> None:
+    """Write a token record (or, with `stored` None, the tombstone revoking `token_id`);
+    `kafka`: the client options of `streamalert.kafka_config.client_options`."""
+    producer = AIOKafkaProducer(**kafka, client_id="streamalert-tokens-cli", acks="all")
+    await producer.start()
     try:
-        return TokenFile.model_validate_json(path.read_bytes())
-    except FileNotFoundError:
-        return TokenFile()
+        value = orjson.dumps(stored.model_dump(mode="json")) if stored is not None else None
+        await producer.send_and_wait(topic, key=token_id.encode(), value=value)
+    finally:
+        await producer.stop()
 
 
-@contextmanager
-def _locked(path: Path) -> Iterator[None]:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path.with_suffix(".lock"), "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
+class TokenStore(TopicView):
+    """Every worker's view of the `tokens` topic, looked up by hash."""
+
+    def __init__(self, kafka: Mapping[str, Any], topic: str) -> None:
+        super().__init__(kafka, topic, client_id="streamalert-tokens", writable=True)
+        self._by_id: dict[str, StoredToken] = {}
+        self._by_hash: dict[str, StoredToken] = {}
+
+    def authenticate(self, token: str, now: datetime | None = None) -> Principal | None:
+        if not token.isascii():
+            return None  # tokens are ASCII; anything else (a header's stray byte) is no token
+        stored = self._by_hash.get(digest(token))
+        if stored is None or stored.expired(now or datetime.now(UTC)):
+            return None
+        return stored.principal()
+
+    def all(self) -> list[StoredToken]:
+        return sorted(self._by_id.values(), key=lambda stored: (stored.created_at, stored.token_id))
+
+    async def add(self, stored: StoredToken) -> None:
+        await self.write(stored.token_id.encode(), orjson.dumps(stored.model_dump(mode="json")))
+
+    async def revoke(self, token_id: str) -> bool:
+        if token_id not in self._by_id:
+            return False
+        await self.write(token_id.encode(), None)
+        return True
+
+    def apply(self, record: ConsumerRecord[bytes, bytes]) -> None:
+        if record.key is None:
+            return
+        token_id = record.key.decode("utf-8", "replace")
+        known = self._by_id.pop(token_id, None)
+        if known is not None:
+            self._by_hash.pop(known.sha256, None)
+        if record.value is None:
+            return
         try:
-            yield
-        finally:
-            fcntl.flock(lock, fcntl.LOCK_UN)
+            stored = StoredToken.model_validate_json(record.value)
+        except ValidationError:
+            return  # not a token record: it authenticates nobody
+        self._by_id[token_id] = stored
+        self._by_hash[stored.sha256] = stored

@@ -7,6 +7,7 @@ import contextlib
 import logging
 import sys
 from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -15,7 +16,7 @@ import click
 from streamalert import __version__
 from streamalert.cli_format import CliError, ExitCode, as_json, output_option
 from streamalert.records.alerts import ALERT_KINDS
-from streamalert.settings import get_settings
+from streamalert.settings import Settings, get_settings
 
 if TYPE_CHECKING:
     from streamalert.client import ApiClient
@@ -25,18 +26,20 @@ def user_problem(error: Exception) -> CliError | None:
     """The one-line error for a mistake of the user's that surfaced as an exception, if it is one."""
     from pydantic import ValidationError
 
-    from streamalert.cli_format import mask_url, settings_problem
-    from streamalert.settings import Settings
+    from streamalert.cli_format import mask_url
+    from streamalert.settings import describe_settings_error
 
     if isinstance(error, ValidationError) and error.title == Settings.__name__:
-        prefix = str(Settings.model_config.get("env_prefix", ""))
-        return CliError(settings_problem(error, prefix), ExitCode.USAGE)
+        problems = "; ".join(describe_settings_error(error).splitlines())
+        return CliError(f"invalid setting {problems}", ExitCode.USAGE)
     if type(error).__module__.startswith("aiokafka"):
         from aiokafka.errors import KafkaConnectionError
 
+        # Commands check the connection first (kafka_config.check_connection); this is the
+        # fallback for a broker lost later.
         if isinstance(error, KafkaConnectionError):
             broker = mask_url(get_settings().broker)
-            return CliError(f"cannot reach the Kafka broker at {broker}: {error}", ExitCode.UNREACHABLE)
+            return CliError(f"cannot reach Kafka at {broker} (STREAMALERT_BROKER): {error}", ExitCode.ERROR)
     return None
 
 
@@ -67,15 +70,21 @@ def worker() -> None:
     import faust
 
     from streamalert.app import build
+    from streamalert.kafka_config import KafkaSetupError
     from streamalert.logs import logging_config
     from streamalert.topics import ensure_topics
 
-    settings = get_settings()
+    settings = _settings_or_exit()
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     # Topics exist before Faust subscribes, with the partitions and policies of the catalogue.
+    # This is also the worker's first connection: a wrong address, password or CA, or topics
+    # with the wrong partitions, end it here with one line rather than in Faust's retry loops.
     loop = asyncio.new_event_loop()
     try:
         loop.run_until_complete(ensure_topics(settings))
+    except KafkaSetupError as error:
+        click.echo(f"streamalert worker: {error}", err=True)
+        sys.exit(1)
     finally:
         loop.close()
     wiring = build(settings)
@@ -96,6 +105,29 @@ def worker() -> None:
     ).execute_from_commandline()
 
 
+def _settings_or_exit() -> Settings:
+    """The settings, or one line per invalid `STREAMALERT_*` variable and exit status 2."""
+    from pydantic import ValidationError
+
+    from streamalert.settings import describe_settings_error
+
+    try:
+        return get_settings()
+    except ValidationError as error:
+        click.echo(f"streamalert: invalid settings:\n{describe_settings_error(error)}", err=True)
+        sys.exit(2)
+
+
+def _kafka_setup(coroutine: Any) -> Any:
+    """Run a coroutine that talks to Kafka; a KafkaSetupError is a one-line CLI error."""
+    from streamalert.kafka_config import KafkaSetupError
+
+    try:
+        return asyncio.run(coroutine)
+    except KafkaSetupError as error:
+        raise click.ClickException(str(error)) from None
+
+
 @main.group()
 def topics() -> None:
     """The topics of the catalogue."""
@@ -104,11 +136,11 @@ def topics() -> None:
 @topics.command("create")
 def topics_create() -> None:
     """Create any missing topic (the worker also does this when it starts)."""
-    from streamalert.topics import catalogue, ensure_topics
+    from streamalert.topics import catalogue, ensure_topics, faust_topics
 
-    settings = get_settings()
-    created = asyncio.run(ensure_topics(settings))
-    for spec in catalogue(settings):
+    settings = _settings_or_exit()
+    created = _kafka_setup(ensure_topics(settings))
+    for spec in catalogue(settings) + faust_topics(settings):
         state = "created" if spec.name in created else "exists"
         click.echo(f"{spec.name:40} {state}")
 
@@ -134,15 +166,17 @@ def topics_tail(name: str, from_beginning: bool) -> None:
     """Print the records of a topic as they arrive (NAME without the prefix, e.g. alert-fired)."""
     from aiokafka import AIOKafkaConsumer
 
+    from streamalert.kafka_config import check_connection, client_options
     from streamalert.topics import topic_name
 
-    settings = get_settings()
+    settings = _settings_or_exit()
     topic = topic_name(settings, name)
 
     async def follow() -> None:
+        await check_connection(settings)
         consumer = AIOKafkaConsumer(
             topic,
-            bootstrap_servers=settings.bootstrap_servers,
+            **client_options(settings),
             group_id=None,
             auto_offset_reset="earliest" if from_beginning else "latest",
         )
@@ -157,12 +191,23 @@ def topics_tail(name: str, from_beginning: bool) -> None:
             await consumer.stop()
 
     with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(follow())
+        _kafka_setup(follow())
 
 
 @main.group()
 def tokens() -> None:
-    """API tokens (stored hashed in STREAMALERT_TOKENS_FILE)."""
+    """API tokens, stored hashed on the compacted tokens topic that every worker follows."""
+
+
+def _duration(text: str | None) -> timedelta | None:
+    """`90m`, `12h`, `30d`, `2w` → a timedelta; None for no expiry."""
+    if text is None:
+        return None
+    units = {"m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
+    number, unit = text[:-1], text[-1:].lower()
+    if unit not in units or not number.isdigit() or int(number) <= 0:
+        raise click.BadParameter("use a number and a unit: 90m, 12h, 30d or 2w", param_hint="--expires-in")
+    return timedelta(**{units[unit]: int(number)})
 
 
 @tokens.command("create")
@@ -170,22 +215,82 @@ def tokens() -> None:
 @click.option("--user-id", required=True, help="id of the user the token acts as")
 @click.option("--name", required=True, help="the user's display name")
 @click.option("--role", type=click.Choice(["owner", "member"]), default="member", show_default=True)
-def tokens_create(workspace: str, user_id: str, name: str, role: str) -> None:
-    """Create a token; it is printed once, alone on the last line."""
+@click.option("--expires-in", help="lifetime, e.g. 90m, 12h, 30d, 2w (default: no expiry)")
+def tokens_create(workspace: str, user_id: str, name: str, role: str, expires_in: str | None) -> None:
+    """Create a token; it is printed once, alone on the last line, and works on every worker."""
     from pydantic import ValidationError
 
-    from streamalert.auth import Principal, create_token
+    from streamalert.auth import Principal, new_token, publish_token
+    from streamalert.kafka_config import client_options
+    from streamalert.topics import ensure_topics, topic_name
 
     settings = get_settings()
     try:
         principal = Principal(workspace_id=workspace, user_id=user_id, name=name, role=role)
     except ValidationError as error:
         raise click.BadParameter(str(error)) from None
-    token = create_token(settings.tokens_file, principal)
-    click.echo(
-        f"token for {name} ({user_id}, {role} of {workspace}) stored in {settings.tokens_file}", err=True
-    )
+    token, stored = new_token(principal, datetime.now(UTC), _duration(expires_in))
+
+    async def store() -> None:
+        await ensure_topics(settings)
+        await publish_token(client_options(settings), topic_name(settings, "tokens"), stored, stored.token_id)
+
+    _kafka_setup(store())
+    until = f", expires {stored.expires_at.isoformat()}" if stored.expires_at else ""
+    click.echo(f"token {stored.token_id} for {name} ({user_id}, {role} of {workspace}){until}", err=True)
     click.echo(token)
+
+
+def _stored_tokens() -> list[Any]:
+    from streamalert.auth import TokenStore
+    from streamalert.kafka_config import client_options
+    from streamalert.topics import ensure_topics, topic_name
+
+    settings = get_settings()
+
+    async def read() -> list[Any]:
+        await ensure_topics(settings)
+        store = TokenStore(client_options(settings), topic_name(settings, "tokens"))
+        await store.start()
+        try:
+            await store.wait_loaded()
+            return store.all()
+        finally:
+            await store.stop()
+
+    return list(_kafka_setup(read()))
+
+
+@tokens.command("list")
+@click.option("--workspace", help="only this workspace's tokens")
+def tokens_list(workspace: str | None) -> None:
+    """Print the tokens (their ids, never the tokens themselves)."""
+    now = datetime.now(UTC)
+    rows = [stored for stored in _stored_tokens() if workspace in (None, stored.workspace_id)]
+    click.echo(f"{'ID':10} {'WORKSPACE':20} {'USER':20} {'ROLE':7} {'CREATED':20} EXPIRES")
+    for stored in rows:
+        expires = "never" if stored.expires_at is None else stored.expires_at.strftime("%Y-%m-%d %H:%M")
+        if stored.expired(now):
+            expires += " (expired)"
+        created = stored.created_at.strftime("%Y-%m-%d %H:%M")
+        click.echo(
+            f"{stored.token_id:10} {stored.workspace_id:20} {stored.user_id:20} {stored.role:7} {created:20} {expires}"
+        )
+
+
+@tokens.command("revoke")
+@click.argument("token_id")
+def tokens_revoke(token_id: str) -> None:
+    """Revoke a token by its id (the part after `sat_`): every worker refuses it within seconds."""
+    from streamalert.auth import publish_token
+    from streamalert.kafka_config import client_options
+    from streamalert.topics import topic_name
+
+    if token_id not in {stored.token_id for stored in _stored_tokens()}:
+        raise click.ClickException(f"no token with id {token_id}")
+    settings = get_settings()
+    _kafka_setup(publish_token(client_options(settings), topic_name(settings, "tokens"), None, token_id))
+    click.echo(f"revoked {token_id}")
 
 
 def _client(url: str | None, token: str | None) -> ApiClient:

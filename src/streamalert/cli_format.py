@@ -9,7 +9,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 import click
 import orjson
-from pydantic import BaseModel, SecretBytes, SecretStr, ValidationError
+from pydantic import BaseModel, SecretBytes, SecretStr
 from pydantic_settings import BaseSettings
 
 
@@ -186,7 +186,7 @@ class ExitCode(IntEnum):
     OK = 0
     ERROR = 1  # anything else, e.g. the API answered 5xx
     USAGE = 2  # a bad option or argument, or a bad STREAMALERT_* setting (click's own code too)
-    UNREACHABLE = 3  # the API or the Kafka broker cannot be reached
+    UNREACHABLE = 3  # the API cannot be reached
     REFUSED = 4  # the API refused the request (4xx)
     CHANNEL_FAILED = 5  # `alerts test`: at least one channel was not delivered
 
@@ -228,15 +228,6 @@ def table(header: list[str], rows: list[list[Any]], empty: str | None = None) ->
     if not rows and empty is not None:
         lines.append(empty)
     return "\n".join(lines)
-
-
-def settings_problem(error: ValidationError, prefix: str) -> str:
-    """One line naming each offending variable; never the value, which may be a secret."""
-    problems = []
-    for detail in error.errors(include_url=False, include_input=False):
-        field = str(detail["loc"][0]) if detail["loc"] else ""
-        problems.append(f"{prefix}{field.upper()}: {detail['msg']}")
-    return "invalid setting " + "; ".join(problems)
 
 
 def json_argument(raw: str | bytes, param_hint: str) -> dict[str, Any]:

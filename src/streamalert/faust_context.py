@@ -13,7 +13,7 @@ from __future__ import annotations
 import logging
 import time
 import weakref
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any
 
@@ -57,9 +57,9 @@ class HoleGuard:
 
     REWIND_TIMEOUT = 30.0
 
-    def __init__(self, app: Any, bootstrap_servers: str) -> None:
+    def __init__(self, app: Any, kafka: Mapping[str, Any]) -> None:
         self.app = app
-        self.bootstrap_servers = bootstrap_servers
+        self.kafka = kafka  # streamalert.kafka_config.client_options
         self._next: dict[TP, int] = {}
         self._rewinding: dict[TP, tuple[int, float]] = {}
 
@@ -103,7 +103,7 @@ class HoleGuard:
     async def _first_offset_from(self, tp: TP, offset: int) -> int | None:
         from aiokafka import AIOKafkaConsumer, TopicPartition
 
-        consumer = AIOKafkaConsumer(bootstrap_servers=self.bootstrap_servers, enable_auto_commit=False)
+        consumer = AIOKafkaConsumer(**self.kafka, enable_auto_commit=False)
         await consumer.start()
         try:
             partition = TopicPartition(tp.topic, tp.partition)

@@ -113,6 +113,13 @@ class StateCollector(Collector):
             lag.add_metric([tp.topic, str(tp.partition)], max(behind, 0))
         yield lag
 
+        recovered = GaugeMetricFamily(
+            "streamalert_partitions_recovered",
+            "1 when this worker holds partitions and their tables are recovered (/readyz/partitions), else 0.",
+        )
+        recovered.add_metric([], 1 if all(self.wiring.partitions.check().values()) else 0)
+        yield recovered
+
 
 def register_state_collector(wiring: StreamAlert) -> None:
     REGISTRY.register(StateCollector(wiring))

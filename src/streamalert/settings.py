@@ -9,8 +9,11 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+SecurityProtocol = Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"]
+SaslMechanism = Literal["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"]
 
 
 class Settings(BaseSettings):
@@ -33,7 +36,6 @@ class Settings(BaseSettings):
         "http://127.0.0.1:6066", description="base URL of the API, for links in notifications"
     )
     evaluation_interval: float = Field(60.0, gt=0, description="seconds between evaluations")
-    tokens_file: Path = Field(Path(".local/tokens.json"), description="hashed API tokens")
     smtp_url: str = Field("smtp://127.0.0.1:25", description="smtp://[user:pass@]host:port or smtps://")
     email_from: str = Field("streamalert@localhost", description="sender address")
     pagerduty_url: str = Field("https://events.pagerduty.com", description="Events API base URL")
@@ -52,6 +54,26 @@ class Settings(BaseSettings):
         96, ge=72, description="retention of the input topics (SPEC §3.1: at least 3 days)"
     )
 
+    replication_factor: int | None = Field(
+        None,
+        ge=1,
+        description="replicas of every topic streamalert or Faust creates; unset: the broker's default.replication.factor",
+    )
+    security_protocol: SecurityProtocol = Field(
+        "PLAINTEXT", description="how to talk to Kafka: PLAINTEXT, SSL, SASL_PLAINTEXT or SASL_SSL"
+    )
+    sasl_mechanism: SaslMechanism = Field(
+        "PLAIN", description="SASL mechanism: PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512"
+    )
+    sasl_username: str | None = Field(None, description="SASL user name")
+    sasl_password: SecretStr | None = Field(None, description="SASL password (never logged)")
+    ssl_cafile: Path | None = Field(
+        None, description="PEM file of the CA(s) that signed the brokers' certificates; unset: the system CAs"
+    )
+    ssl_certfile: Path | None = Field(None, description="PEM client certificate, for mutual TLS")
+    ssl_keyfile: Path | None = Field(None, description="PEM private key of the client certificate")
+    ssl_check_hostname: bool = Field(True, description="check that broker certificates name the host")
+
     @field_validator("webhook_allow", mode="before")
     @classmethod
     def _split_commas(cls, value: object) -> object:
@@ -59,12 +81,74 @@ class Settings(BaseSettings):
             return [part.strip() for part in value.split(",") if part.strip()]
         return value
 
+    @model_validator(mode="after")
+    def _check_kafka_security(self) -> Settings:
+        problems = kafka_security_problems(self)
+        if problems:
+            raise ValueError("\n".join(problems))  # one line per problem
+        return self
+
     @property
     def bootstrap_servers(self) -> str:
         """The broker URL as aiokafka wants it: `host:port[,host:port]`."""
         return ",".join(
             server.split("://", 1)[-1] for server in self.broker.replace(";", ",").split(",") if server
         )
+
+
+def kafka_security_problems(settings: Settings) -> list[str]:
+    """What is wrong with the combination of the Kafka security settings, each naming its variable."""
+    protocol = settings.security_protocol
+    sasl = protocol.startswith("SASL_")
+    tls = protocol in ("SSL", "SASL_SSL")
+    problems = []
+    if sasl and not settings.sasl_username:
+        problems.append(
+            f"STREAMALERT_SASL_USERNAME is required with STREAMALERT_SECURITY_PROTOCOL={protocol}"
+        )
+    if sasl and not (settings.sasl_password and settings.sasl_password.get_secret_value()):
+        problems.append(
+            f"STREAMALERT_SASL_PASSWORD is required with STREAMALERT_SECURITY_PROTOCOL={protocol}"
+        )
+    if not sasl:
+        # Credentials that would be silently ignored hide a typo in the protocol.
+        for name, value in (("USERNAME", settings.sasl_username), ("PASSWORD", settings.sasl_password)):
+            if value:
+                problems.append(
+                    f"STREAMALERT_SASL_{name} is set but STREAMALERT_SECURITY_PROTOCOL={protocol} does not "
+                    "use SASL (SASL_PLAINTEXT or SASL_SSL)"
+                )
+    files = (
+        ("CAFILE", settings.ssl_cafile),
+        ("CERTFILE", settings.ssl_certfile),
+        ("KEYFILE", settings.ssl_keyfile),
+    )
+    for name, path in files:
+        if path is None:
+            continue
+        if not tls:
+            problems.append(
+                f"STREAMALERT_SSL_{name} is set but STREAMALERT_SECURITY_PROTOCOL={protocol} does not use "
+                "TLS (SSL or SASL_SSL)"
+            )
+        elif not path.is_file():
+            problems.append(f"STREAMALERT_SSL_{name}: no such file {path}")
+    if settings.ssl_keyfile is not None and settings.ssl_certfile is None:
+        problems.append("STREAMALERT_SSL_KEYFILE needs STREAMALERT_SSL_CERTFILE (the client certificate)")
+    return problems
+
+
+def describe_settings_error(error: ValidationError) -> str:
+    """One line per problem, each naming the `STREAMALERT_*` variable, never echoing a value."""
+    lines = []
+    for problem in error.errors(include_input=False, include_url=False):
+        message = problem["msg"].removeprefix("Value error, ")
+        if problem["loc"]:
+            variable = "STREAMALERT_" + "_".join(str(part) for part in problem["loc"]).upper()
+            lines.append(f"{variable}: {message}")
+        else:
+            lines.append(message)
+    return "\n".join(lines)
 
 
 @lru_cache(maxsize=1)

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Mapping
+from typing import Any
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.structs import ConsumerRecord
@@ -24,10 +26,11 @@ class ViewLagging(Exception):
 class TopicView(Service):
     """Subclasses say what a record means in `apply`; this class keeps up with the topic."""
 
-    def __init__(self, bootstrap_servers: str, topic: str, client_id: str, writable: bool = False) -> None:
+    def __init__(self, kafka: Mapping[str, Any], topic: str, client_id: str, writable: bool = False) -> None:
+        """`kafka`: the client options of `streamalert.kafka_config.client_options`."""
         super().__init__()
         self.topic = topic
-        self._bootstrap = bootstrap_servers
+        self._kafka = kafka
         self._client_id = client_id
         self._positions: dict[int, int] = {}
         self._advanced = asyncio.Condition()
@@ -78,7 +81,7 @@ class TopicView(Service):
     async def on_start(self) -> None:
         if self._writable:
             self._producer = AIOKafkaProducer(
-                bootstrap_servers=self._bootstrap,
+                **self._kafka,
                 client_id=f"{self._client_id}-writer",
                 acks="all",
                 enable_idempotence=True,
@@ -86,7 +89,7 @@ class TopicView(Service):
             await self._producer.start()
         self._consumer = AIOKafkaConsumer(
             self.topic,
-            bootstrap_servers=self._bootstrap,
+            **self._kafka,
             client_id=self._client_id,
             group_id=None,  # every worker reads every partition
             auto_offset_reset="earliest",

@@ -162,3 +162,47 @@ def test_allowed_hosts_pass_by_name_or_cidr() -> None:
     assert check_webhook_url("http://127.0.0.1:9000/hook", frozenset({"hooks.slack.com"}), ["127.0.0.1"])
     assert host_allowed("10.1.2.3", ["10.0.0.0/8"]) and not host_allowed("11.1.2.3", ["10.0.0.0/8"])
     assert host_allowed("Hooks.Local", ["hooks.local"])
+
+
+@pytest.mark.parametrize(
+    ("address", "stored"),
+    [
+        ("oncall@corp.local", "oncall@corp.local"),  # a self-hosted mail server's internal domain
+        ("team@mail.internal", "team@mail.internal"),
+        ("ops@intranet", "ops@intranet"),
+        ("root@localhost", "root@localhost"),
+        ("Ada.Lovelace+alerts@Example.COM", "Ada.Lovelace+alerts@example.com"),
+        ("ü@exämple.de", "ü@exämple.de"),
+        ("a@x.com.", "a@x.com"),
+    ],
+)
+def test_every_syntactically_valid_address_is_accepted(address: str, stored: str) -> None:
+    from streamalert.records.alerts import EmailChannel
+
+    assert EmailChannel(type="email", address=address).address == stored
+
+
+@pytest.mark.parametrize(
+    "address",
+    [
+        "a@b\r\nBcc: victim@example.com",  # header injection
+        "a@x.com\n",
+        "bad@@x.com",
+        "@x.com",
+        "a@",
+        "no-at-sign",
+        "a b@x.com",
+        "a@-x.com",
+        "a@x..com",
+        "x" * 65 + "@x.com",
+        "a@" + "x" * 64 + ".com",
+        "Ada <a@x.com>",
+    ],
+)
+def test_malformed_addresses_are_refused(address: str) -> None:
+    from pydantic import ValidationError
+
+    from streamalert.records.alerts import EmailChannel
+
+    with pytest.raises(ValidationError):
+        EmailChannel(type="email", address=address)

@@ -2,18 +2,20 @@
 
 from __future__ import annotations
 
+import asyncio
 import shutil
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import orjson
 import pytest
 from jsonschema import Draft202012Validator
 
-from streamalert.auth import Principal, create_token
+from streamalert.auth import Principal
 from tests.conftest import worker_env
-from tests.support import ApiUser, WorkerProcess, consume, end_offsets, http
+from tests.support import ApiUser, WorkerProcess, consume, end_offsets, http, issue_token
 
 SLACK_URL = "https://hooks.slack.com/services/T0001/B0001/SeCrEtPaTh9876wxyz"
 WORKFLOW_URL = "https://hooks.slack.com/triggers/T0001/12345/WoRkFlOwSeCrEt4321"
@@ -22,9 +24,8 @@ SECRETS = ["SeCrEtPaTh9876", "WoRkFlOwSeCrEt", "R0ut1ngKeyS3cr3t"]
 
 
 def user(worker: WorkerProcess, workspace: str, user_id: str, role: str = "member") -> ApiUser:
-    tokens_file = Path(worker.env["STREAMALERT_TOKENS_FILE"])
     principal = Principal(workspace_id=workspace, user_id=user_id, name=f"User {user_id}", role=role)  # type: ignore[arg-type]
-    return ApiUser(worker.url, create_token(tokens_file, principal), workspace)
+    return ApiUser(worker.url, issue_token(worker.env, principal), workspace)
 
 
 def source_alert(source: str = "web", **change: object) -> dict[str, object]:
@@ -330,8 +331,7 @@ def test_two_workers_read_each_others_writes_at_once(
     module_worker: WorkerProcess, kafka_bootstrap: str, tmp_path: Path, unique: str
 ) -> None:
     second = WorkerProcess(
-        worker_env(kafka_bootstrap, module_worker.prefix, tmp_path)
-        | {"STREAMALERT_TOKENS_FILE": module_worker.env["STREAMALERT_TOKENS_FILE"]},
+        worker_env(kafka_bootstrap, module_worker.prefix, tmp_path),
         tmp_path / "second.log",
         module_worker.prefix,
     ).start()
@@ -386,7 +386,7 @@ def test_a_worker_restarted_on_an_empty_data_dir_rebuilds_every_alert(
         worker.stop()
 
 
-def test_cli_tokens_and_alerts(module_worker: WorkerProcess, unique: str) -> None:
+async def test_cli_tokens_and_alerts(module_worker: WorkerProcess, kafka_bootstrap: str, unique: str) -> None:
     env = {**module_worker.env, "STREAMALERT_API_URL": module_worker.url}
     import os
 
@@ -415,9 +415,15 @@ def test_cli_tokens_and_alerts(module_worker: WorkerProcess, unique: str) -> Non
     assert made.returncode == 0, made.stderr
     token = made.stdout.strip().splitlines()[-1]
     assert token.startswith("sat_")
-    assert (
-        token not in Path(module_worker.env["STREAMALERT_TOKENS_FILE"]).read_text()
-    )  # only the hash is stored
+    tokens_topic = f"{module_worker.prefix}.tokens"
+    total = sum((await end_offsets(kafka_bootstrap, tokens_topic)).values())
+    stored = await consume(kafka_bootstrap, tokens_topic, lambda found: len(found) >= total)
+    assert stored and all(token.encode() not in record.value for record in stored if record.value)
+    token_id = token.split("_")[1]
+    listed_tokens = cli("tokens", "list", "--workspace", unique)
+    assert listed_tokens.returncode == 0, listed_tokens.stderr
+    assert token_id in listed_tokens.stdout and "cli-user" in listed_tokens.stdout
+    assert token not in listed_tokens.stdout
 
     created = cli(
         "alerts",
@@ -449,3 +455,12 @@ def test_cli_tokens_and_alerts(module_worker: WorkerProcess, unique: str) -> Non
 
     assert cli("alerts", "delete", alert["id"], token=token).returncode == 0
     assert alert["id"] not in cli("alerts", "list", token=token).stdout
+
+    # A revoked token is refused at once.
+    revoked = cli("tokens", "revoke", token_id)
+    assert revoked.returncode == 0, revoked.stderr
+    deadline = time.monotonic() + 10
+    while http("GET", f"{module_worker.url}/v1/me", token)[0] != 401 and time.monotonic() < deadline:
+        await asyncio.sleep(0.2)
+    assert http("GET", f"{module_worker.url}/v1/me", token)[0] == 401
+    assert cli("tokens", "revoke", "nosuchid").returncode != 0

@@ -5,21 +5,20 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-from pathlib import Path
 
 import orjson
 from click.testing import CliRunner, Result
 
-from streamalert.auth import Principal, create_token
+from streamalert.auth import Principal
 from streamalert.cli import main
 from streamalert.cli_format import ExitCode
-from tests.support import ApiUser, WorkerProcess, free_port
+from tests.support import ApiUser, WorkerProcess, free_port, issue_token
 
 
 def token_for(worker: WorkerProcess, workspace: str, user_id: str, role: str = "member") -> str:
     """The one place these tests make a token (the token store may change; only this follows)."""
     principal = Principal(workspace_id=workspace, user_id=user_id, name=f"User {user_id}", role=role)  # type: ignore[arg-type]
-    return create_token(Path(worker.env["STREAMALERT_TOKENS_FILE"]), principal)
+    return issue_token(worker.env, principal)
 
 
 def cli(worker: WorkerProcess, token: str, *args: str) -> Result:

@@ -13,10 +13,10 @@ from pathlib import Path
 import orjson
 from aiokafka import AIOKafkaProducer
 
-from streamalert.auth import Principal, create_token
+from streamalert.auth import Principal
 from streamalert.counting.buckets import SubjectState, source_key
 from tests.conftest import worker_env
-from tests.support import ApiUser, WorkerProcess, consume, end_offsets, wait_caught_up
+from tests.support import ApiUser, WorkerProcess, consume, end_offsets, issue_token, wait_caught_up
 
 SUBJECTS = 1000
 RECORDS_PER_SUBJECT = 100
@@ -54,10 +54,7 @@ async def test_sigkilled_worker_ends_with_exact_counts_and_one_event_per_transit
     ).start()
     user = ApiUser(
         worker.url,
-        create_token(
-            Path(worker.env["STREAMALERT_TOKENS_FILE"]),
-            Principal(workspace_id=unique, user_id="u", name="U", role="owner"),
-        ),
+        issue_token(worker.env, Principal(workspace_id=unique, user_id="u", name="U", role="owner")),
         unique,
     )
 

@@ -10,14 +10,13 @@ import asyncio
 import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import orjson
 import pytest
 
-from streamalert.auth import Principal, create_token
-from tests.support import ApiUser, WorkerProcess, consume, produce, wait_caught_up
+from streamalert.auth import Principal
+from tests.support import ApiUser, WorkerProcess, consume, issue_token, produce, wait_caught_up
 
 HOUR = timedelta(hours=1)
 
@@ -168,9 +167,7 @@ class Pipeline:
 
 def api_user(worker: WorkerProcess, workspace: str) -> ApiUser:
     principal = Principal(workspace_id=workspace, user_id="eve", name="Eve", role="owner")
-    return ApiUser(
-        worker.url, create_token(Path(worker.env["STREAMALERT_TOKENS_FILE"]), principal), workspace
-    )
+    return ApiUser(worker.url, issue_token(worker.env, principal), workspace)
 
 
 async def run(

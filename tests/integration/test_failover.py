@@ -8,9 +8,9 @@ from pathlib import Path
 
 import orjson
 
-from streamalert.auth import Principal, create_token
+from streamalert.auth import Principal
 from tests.conftest import worker_env
-from tests.support import ApiUser, WorkerProcess, http_get, produce
+from tests.support import ApiUser, WorkerProcess, http_get, issue_token, produce
 
 SOURCES = [f"src-{i}" for i in range(12)]  # enough keys to land on every one of 4 partitions
 
@@ -33,10 +33,7 @@ async def test_a_surviving_worker_keeps_alerts_firing_and_delivering(
     try:
         user = ApiUser(
             second.url,
-            create_token(
-                Path(env["STREAMALERT_TOKENS_FILE"]),
-                Principal(workspace_id=unique, user_id="u", name="U", role="owner"),
-            ),
+            issue_token(env, Principal(workspace_id=unique, user_id="u", name="U", role="owner")),
             unique,
         )
 

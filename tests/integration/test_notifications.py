@@ -18,12 +18,12 @@ from typing import Any
 import orjson
 import pytest
 
-from streamalert.auth import Principal, create_token
+from streamalert.auth import Principal
 from streamalert.cli_format import ExitCode
 from tests.conftest import worker_env
 from tests.integration.vendors import Vendors
 from tests.notify.servers import HANG, Reply, routing_key, webhook_path
-from tests.support import ApiUser, WorkerProcess, assert_matches_openapi, produce
+from tests.support import ApiUser, WorkerProcess, assert_matches_openapi, issue_token, produce
 
 
 @pytest.fixture(scope="module")
@@ -56,9 +56,7 @@ def worker(
 
 def owner(worker: WorkerProcess, workspace: str) -> ApiUser:
     principal = Principal(workspace_id=workspace, user_id="olga", name="Olga", role="owner")
-    return ApiUser(
-        worker.url, create_token(Path(worker.env["STREAMALERT_TOKENS_FILE"]), principal), workspace
-    )
+    return ApiUser(worker.url, issue_token(worker.env, principal), workspace)
 
 
 def at(hours_before: float) -> str:

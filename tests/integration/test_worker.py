@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import urllib.request
+
 import orjson
 from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
@@ -22,8 +24,20 @@ def test_health_and_readiness(module_worker: WorkerProcess) -> None:
     assert http_get(f"{module_worker.url}/healthz") == (200, {"status": "ok", "version": "0.1.0"})
     status, body = http_get(f"{module_worker.url}/readyz")
     assert status == 200
-    assert body["ready"] is True
-    assert body["checks"]["partitions_recovered"] is True
+    assert body == {
+        "ready": True,
+        "checks": {
+            "configs_loaded": True,
+            "tokens_loaded": True,
+            "alert_states_loaded": True,
+            "deliveries_loaded": True,
+            "notifications_loaded": True,
+        },
+    }
+    status, body = http_get(f"{module_worker.url}/readyz/partitions")
+    assert (status, body) == (200, {"ready": True, "checks": {"partitions_recovered": True}})
+    with urllib.request.urlopen(f"{module_worker.url}/metrics", timeout=5) as response:
+        assert "streamalert_partitions_recovered 1.0" in response.read().decode()
 
 
 async def test_worker_creates_the_topic_catalogue(module_worker: WorkerProcess, kafka_bootstrap: str) -> None:

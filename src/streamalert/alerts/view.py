@@ -7,6 +7,8 @@ first, so a write is visible to the next read on any worker (SPEC §5.1).
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
+from typing import Any
 
 import orjson
 from aiokafka.structs import ConsumerRecord
@@ -19,8 +21,8 @@ log = logging.getLogger(__name__)
 
 
 class ConfigView(TopicView):
-    def __init__(self, bootstrap_servers: str, topic: str) -> None:
-        super().__init__(bootstrap_servers, topic, client_id="streamalert-configs", writable=True)
+    def __init__(self, kafka: Mapping[str, Any], topic: str) -> None:
+        super().__init__(kafka, topic, client_id="streamalert-configs", writable=True)
         self._alerts: dict[str, AlertConfig] = {}
 
     # --- reading -------------------------------------------------------------------

@@ -42,7 +42,7 @@ Parser = Callable[[bytes | None, bytes | None, Position, datetime], InputRecord 
 
 def register_counting(wiring: StreamAlert) -> None:
     app, topics, counts = wiring.app, wiring.topics, wiring.counts
-    holes = HoleGuard(app, wiring.settings.bootstrap_servers)
+    holes = HoleGuard(app, wiring.kafka)
     partitions = wiring.settings.partitions
 
     @app.on_partitions_assigned.connect  # type: ignore[arg-type]  # mode types receivers loosely

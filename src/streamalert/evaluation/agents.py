@@ -37,7 +37,7 @@ log = logging.getLogger(__name__)
 def register_evaluation(wiring: StreamAlert) -> None:
     app, topics, settings = wiring.app, wiring.topics, wiring.settings
     counts, states, configs = wiring.counts, wiring.alert_states, wiring.config_view
-    published = PublishedIndex(settings.bootstrap_servers, topics.alert_fired.get_topic_name())
+    published = PublishedIndex(wiring.kafka, topics.alert_fired.get_topic_name())
     # A worker that was down finds a backlog of ticks: only recent ones are worth evaluating.
     stale_after = timedelta(seconds=max(3 * settings.evaluation_interval, 5.0))
 

@@ -9,7 +9,9 @@ recomputes the same transition, with the same deterministic event id, and skips 
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 import orjson
 from aiokafka import AIOKafkaConsumer, TopicPartition
@@ -38,8 +40,8 @@ class PartitionLog:
 
 
 class PublishedIndex:
-    def __init__(self, bootstrap_servers: str, topic: str) -> None:
-        self.bootstrap_servers = bootstrap_servers
+    def __init__(self, kafka: Mapping[str, Any], topic: str) -> None:
+        self.kafka = kafka  # streamalert.kafka_config.client_options
         self.topic = topic
         self._partitions: dict[int, PartitionLog] = {}
 
@@ -58,7 +60,7 @@ class PublishedIndex:
         found = PartitionLog()
         tp = TopicPartition(self.topic, partition)
         consumer = AIOKafkaConsumer(
-            bootstrap_servers=self.bootstrap_servers,
+            **self.kafka,
             enable_auto_commit=False,
             client_id="streamalert-published",
         )

@@ -7,6 +7,8 @@ answers from this view (Faust's table routing would forward requests instead).
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
+from typing import Any
 
 from aiokafka.structs import ConsumerRecord
 
@@ -17,8 +19,8 @@ log = logging.getLogger(__name__)
 
 
 class AlertStateView(TopicView):
-    def __init__(self, bootstrap_servers: str, changelog_topic: str) -> None:
-        super().__init__(bootstrap_servers, changelog_topic, client_id="streamalert-alert-states")
+    def __init__(self, kafka: Mapping[str, Any], changelog_topic: str) -> None:
+        super().__init__(kafka, changelog_topic, client_id="streamalert-alert-states")
         self._states: dict[str, AlertState] = {}
 
     def get(self, alert_id: str) -> AlertState | None:

@@ -38,7 +38,7 @@ def register_notifier(wiring: StreamAlert) -> None:
     in_flight: dict[int, set[asyncio.Task[None]]] = defaultdict(set)
     delivering: set[tuple[str, str, str]] = set()  # (event, channel type, target) being delivered now
     synced: set[int] = set()  # partitions whose earlier deliveries this worker has read
-    holes = HoleGuard(app, settings.bootstrap_servers)
+    holes = HoleGuard(app, wiring.kafka)
 
     @app.on_partitions_assigned.connect  # type: ignore[arg-type]  # mode types receivers loosely
     async def reset_holes(app_: object, assigned: set[TP], **_: object) -> None:

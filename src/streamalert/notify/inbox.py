@@ -7,6 +7,7 @@ the whole list, so any worker answers `GET …/notifications`.
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Mapping
 from typing import Any
 
 import orjson
@@ -18,8 +19,8 @@ LIST_LIMIT = 200
 
 
 class Inbox(TopicView):
-    def __init__(self, bootstrap_servers: str, topic: str) -> None:
-        super().__init__(bootstrap_servers, topic, client_id="streamalert-notifications", writable=True)
+    def __init__(self, kafka: Mapping[str, Any], topic: str) -> None:
+        super().__init__(kafka, topic, client_id="streamalert-notifications", writable=True)
         self._lists: dict[str, dict[str, dict[str, Any]]] = defaultdict(dict)
 
     async def append(self, workspace_id: str, notification: dict[str, Any]) -> None:

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import logging
 from collections import defaultdict, deque
+from collections.abc import Mapping
+from typing import Any
 
 import orjson
 from aiokafka.structs import ConsumerRecord
@@ -27,8 +29,8 @@ def delivery_key(event_id: str, channel: MaskedTarget) -> tuple[str, str, str]:
 
 
 class DeliveryLog(TopicView):
-    def __init__(self, bootstrap_servers: str, topic: str) -> None:
-        super().__init__(bootstrap_servers, topic, client_id="streamalert-deliveries", writable=True)
+    def __init__(self, kafka: Mapping[str, Any], topic: str) -> None:
+        super().__init__(kafka, topic, client_id="streamalert-deliveries", writable=True)
         self._final: set[tuple[str, str, str]] = set()
         self._by_alert: dict[str, deque[DeliveryAttempt]] = defaultdict(
             lambda: deque(maxlen=HISTORY_PER_ALERT)

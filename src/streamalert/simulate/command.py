@@ -151,7 +151,9 @@ def simulate_command(
     settings = get_settings()
     broker = broker or settings.broker
     prefix = prefix or settings.topic_prefix
-    bootstrap = Settings(broker=broker, topic_prefix=prefix).bootstrap_servers
+    # The TLS/SASL settings come from the environment like the worker's.
+    kafka_settings = Settings(broker=broker, topic_prefix=prefix)
+    bootstrap = kafka_settings.bootstrap_servers
     world = build_world(workspace, sources)
     try:
         anomalies = Anomalies.from_percentages(world, drop, spike, failures, audience_shift)
@@ -176,7 +178,7 @@ def simulate_command(
         for line in anomalies.describe():
             click.echo(f"  {line}")
     options = Options(
-        bootstrap=bootstrap,
+        settings=kafka_settings,
         prefix=prefix,
         world=world,
         events_per_hour=events_per_hour,

@@ -11,7 +11,7 @@ import time
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -32,6 +32,8 @@ from streamalert.simulate.world import World
 if TYPE_CHECKING:
     from aiokafka.producer.message_accumulator import BatchBuilder
 
+    from streamalert.settings import Settings
+
 
 def topic_names(prefix: str) -> dict[TopicKey, str]:
     from streamalert.settings import Settings
@@ -41,18 +43,18 @@ def topic_names(prefix: str) -> dict[TopicKey, str]:
     return {topic: topic_name(settings, topic) for topic in TOPICS}
 
 
-async def missing_topics(bootstrap: str, names: Iterable[str]) -> list[str]:
+async def missing_topics(kafka: Mapping[str, Any], names: Iterable[str]) -> list[str]:
     """The names that do not exist. Lists every topic (a null list): describing named topics could
     auto-create them."""
     from aiokafka.admin import AIOKafkaAdminClient
     from aiokafka.errors import KafkaError
 
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, client_id="streamalert-simulate")
+    admin = AIOKafkaAdminClient(**kafka, client_id="streamalert-simulate")
     try:
         await admin.start()
         existing = {t["topic"] for t in await admin.describe_topics(None)}
     except KafkaError as error:
-        raise click.ClickException(f"cannot reach Kafka at {bootstrap}: {error}") from None
+        raise click.ClickException(f"cannot reach Kafka at {kafka['bootstrap_servers']}: {error}") from None
     finally:
         with contextlib.suppress(Exception):
             await admin.close()
@@ -86,12 +88,12 @@ class Publisher:
 
     MAX_BATCH = 512 * 1024
 
-    def __init__(self, bootstrap: str, topics: Mapping[TopicKey, str], linger_ms: int = 20) -> None:
+    def __init__(self, kafka: Mapping[str, Any], topics: Mapping[TopicKey, str], linger_ms: int = 20) -> None:
         from aiokafka import AIOKafkaProducer
 
         self.topics = topics
         self.producer = AIOKafkaProducer(
-            bootstrap_servers=bootstrap,
+            **kafka,
             client_id="streamalert-simulate",
             acks="all",
             linger_ms=linger_ms,
@@ -158,7 +160,7 @@ class Publisher:
 
 @dataclass
 class Options:
-    bootstrap: str
+    settings: Settings  # the broker and its TLS/SASL settings
     prefix: str
     world: World
     events_per_hour: int
@@ -179,11 +181,18 @@ def _progress_label(hour: datetime | None) -> str:
 
 async def run(options: Options, now: datetime | None = None) -> Tally:
     """Check the topics, publish the backfill, then the live phase if asked; return the tally."""
+    from streamalert.kafka_config import KafkaSetupError, check_connection, client_options
+
     names = topic_names(options.prefix)
-    missing = await missing_topics(options.bootstrap, names.values())
+    try:
+        await check_connection(options.settings)
+    except KafkaSetupError as error:
+        raise click.ClickException(str(error)) from None
+    kafka = client_options(options.settings)
+    missing = await missing_topics(kafka, names.values())
     if missing:
         raise click.ClickException(
-            f"missing topic(s) {', '.join(missing)} on {options.bootstrap}: run `streamalert topics create` "
+            f"missing topic(s) {', '.join(missing)} on {options.settings.bootstrap_servers}: run `streamalert topics create` "
             f"(with STREAMALERT_TOPIC_PREFIX={options.prefix}) or start a worker, then try again"
         )
     now = now or datetime.now(UTC)
@@ -191,7 +200,7 @@ async def run(options: Options, now: datetime | None = None) -> Tally:
     world = options.world
     plan = plan_traffic(world, now, rng, options.events_per_hour, options.anomalies)
     tally = Tally(now=now)
-    async with Publisher(options.bootstrap, names) as publisher:
+    async with Publisher(kafka, names) as publisher:
         hours = backfill_hours_from(plan, options.backfill_hours)
         if hours:
             to_next_hour = (plan.hour + HOUR - now).total_seconds()

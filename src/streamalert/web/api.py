@@ -54,6 +54,9 @@ def auth_middleware(tokens: TokenStore) -> web.middleware:  # type: ignore[valid
             raise ApiError(401, "unauthenticated", "send Authorization: Bearer <token>")
         principal = tokens.authenticate(token.strip())
         if principal is None:
+            await tokens.sync()  # created a moment ago, on another host?
+            principal = tokens.authenticate(token.strip())
+        if principal is None:
             raise ApiError(401, "unauthenticated", "unknown or revoked token")
         workspace = request.match_info.get("ws")
         if workspace is not None and workspace != principal.workspace_id:

@@ -223,11 +223,21 @@ def openapi_document() -> dict[str, Any]:
             },
             "/readyz": {
                 "get": {
-                    "summary": "readiness: views loaded and partitions recovered",
+                    "summary": "readiness of the API: configs, alert states, deliveries and notifications loaded",
                     "security": [],
                     "responses": {
                         "200": {"description": "ready"},
                         "503": {"description": "not ready; the body names the failing checks"},
+                    },
+                }
+            },
+            "/readyz/partitions": {
+                "get": {
+                    "summary": "this worker holds partitions and their tables are recovered (not during a rebalance)",
+                    "security": [],
+                    "responses": {
+                        "200": {"description": "recovered"},
+                        "503": {"description": "rebalancing, recovering or without an assignment"},
                     },
                 }
             },

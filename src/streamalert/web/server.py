@@ -1,8 +1,9 @@
 """An aiohttp server run as a service of the Faust app, up before tables recover.
 
 It starts early on purpose: `/healthz` must answer during a long recovery so that
-an orchestrator does not kill a worker that is busy catching up, while `/readyz`
-says not ready until it has.
+an orchestrator does not kill a worker that is busy catching up. `/readyz` says whether the
+API can answer (the views are loaded, which does not change during a rebalance), and
+`/readyz/partitions` whether this worker holds recovered partitions.
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ def create_web_app(wiring: StreamAlert) -> web.Application:
     application[WIRING] = wiring
     application.router.add_get("/healthz", healthz)
     application.router.add_get("/readyz", readyz)
+    application.router.add_get("/readyz/partitions", readyz_partitions)
     application.router.add_get("/openapi.json", openapi)
     application.router.add_get("/metrics", metrics)
     add_routes(application)
@@ -43,7 +45,14 @@ async def healthz(request: web.Request) -> web.Response:
 
 
 async def readyz(request: web.Request) -> web.Response:
-    checks = request.app[WIRING].readiness.check()
+    return readiness_response(request.app[WIRING].readiness.check())
+
+
+async def readyz_partitions(request: web.Request) -> web.Response:
+    return readiness_response(request.app[WIRING].partitions.check())
+
+
+def readiness_response(checks: dict[str, bool]) -> web.Response:
     ready = all(checks.values())
     return json_response({"ready": ready, "checks": checks}, status=200 if ready else 503)
 
