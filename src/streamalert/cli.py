@@ -263,10 +263,19 @@ def _stored_tokens() -> list[Any]:
 
 @tokens.command("list")
 @click.option("--workspace", help="only this workspace's tokens")
-def tokens_list(workspace: str | None) -> None:
+@output_option
+def tokens_list(workspace: str | None, output: str) -> None:
     """Print the tokens (their ids, never the tokens themselves)."""
     now = datetime.now(UTC)
     rows = [stored for stored in _stored_tokens() if workspace in (None, stored.workspace_id)]
+    if output == "json":
+        # Not even the hash: scripts need who a token is for and whether it still works.
+        listed = [
+            stored.model_dump(mode="json", exclude={"sha256"}) | {"expired": stored.expired(now)}
+            for stored in rows
+        ]
+        click.echo(as_json(listed))
+        return
     click.echo(f"{'ID':10} {'WORKSPACE':20} {'USER':20} {'ROLE':7} {'CREATED':20} EXPIRES")
     for stored in rows:
         expires = "never" if stored.expires_at is None else stored.expires_at.strftime("%Y-%m-%d %H:%M")

@@ -145,3 +145,21 @@ def test_refusals_and_an_unreachable_api_have_their_exit_codes(
     assert unreachable.returncode == ExitCode.UNREACHABLE
     assert unreachable.stderr.startswith(f"Error: cannot reach the API at {closed}: ")
     assert "Traceback" not in unreachable.stderr and owner not in unreachable.stderr
+
+
+def test_tokens_list_as_json(module_worker: WorkerProcess, unique: str) -> None:
+    token = token_for(module_worker, unique, "tess", "owner")
+    listed = subprocess.run(
+        [sys.executable, "-m", "streamalert.cli", "tokens", "list", "--workspace", unique, "-o", "json"],
+        env=os.environ | module_worker.env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert listed.returncode == 0, listed.stderr
+    rows = orjson.loads(listed.stdout)
+    assert [(row["workspace_id"], row["user_id"], row["role"], row["expired"]) for row in rows] == [
+        (unique, "tess", "owner", False)
+    ]
+    assert token.startswith(f"sat_{rows[0]['token_id']}_")
+    assert "sha256" not in rows[0] and token not in listed.stdout
