@@ -6,7 +6,9 @@ API and broker "unreachable" cases use a closed local port).
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import orjson
@@ -19,6 +21,7 @@ from streamalert.cli_format import (
     ExitCode,
     alert_table,
     effective_settings,
+    history_view,
     mask_url,
     parse_channel,
     setting_text,
@@ -257,3 +260,119 @@ def test_table_aligns_columns() -> None:
 )
 def test_parse_channel(spec: str, channel: dict[str, str]) -> None:
     assert parse_channel(spec) == channel
+
+
+def test_config_masks_the_sasl_password() -> None:
+    env = {
+        "STREAMALERT_SECURITY_PROTOCOL": "SASL_PLAINTEXT",
+        "STREAMALERT_SASL_USERNAME": "svc-streamalert",
+        "STREAMALERT_SASL_PASSWORD": "pa55-w0rd-xyz",
+    }
+    result = run("config", "-o", "json", env=env)
+    assert result.exit_code == 0, result.output
+    rows = {row["variable"]: row for row in orjson.loads(result.output)}
+    assert rows["STREAMALERT_SASL_PASSWORD"] == {
+        "variable": "STREAMALERT_SASL_PASSWORD",
+        "value": "****",
+        "source": "environment",
+    }
+    assert rows["STREAMALERT_SASL_USERNAME"]["value"] == "svc-streamalert"
+    assert "pa55-w0rd-xyz" not in result.output
+
+
+class FakeApi(BaseHTTPRequestHandler):
+    """A local HTTP server that is not a healthy streamalert API: a 500, or an HTML page."""
+
+    def do_GET(self) -> None:
+        if self.server.server_port == FakeApi.html_port:  # type: ignore[attr-defined]
+            body, kind, status = b"<html>hello</html>", "text/html", 200
+        else:
+            body, kind, status = (
+                b'{"error": {"code": "internal", "message": "boom"}}',
+                "application/json",
+                500,
+            )
+        self.send_response(status)
+        self.send_header("Content-Type", kind)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+    html_port = 0
+
+
+@pytest.fixture
+def fake_api() -> Iterator[tuple[str, str]]:
+    failing, html = (
+        ThreadingHTTPServer(("127.0.0.1", 0), FakeApi),
+        ThreadingHTTPServer(("127.0.0.1", 0), FakeApi),
+    )
+    FakeApi.html_port = html.server_port
+    threads = [threading.Thread(target=server.serve_forever, daemon=True) for server in (failing, html)]
+    for thread in threads:
+        thread.start()
+    yield f"http://127.0.0.1:{failing.server_port}", f"http://127.0.0.1:{html.server_port}"
+    for server in (failing, html):
+        server.shutdown()
+        server.server_close()
+
+
+def test_a_server_error_and_a_server_that_is_not_the_api(fake_api: tuple[str, str]) -> None:
+    failing, html = fake_api
+    broken = run("alerts", "list", "--url", failing, "--token", "t")
+    assert broken.exit_code == ExitCode.ERROR
+    assert one_line_error(broken) == "Error: error 500: boom"
+    other = run("alerts", "list", "--url", html, "--token", "t")
+    assert other.exit_code == ExitCode.UNREACHABLE
+    assert "is this a streamalert API?" in one_line_error(other)
+
+
+def test_history_view_shows_state_changes_and_deliveries() -> None:
+    history = {
+        "alert_id": "a1",
+        "status": "firing",
+        "incident": 2,
+        "open": True,
+        "status_since": "2026-11-28T09:00:00Z",
+        "evaluated_at": "2026-11-28T09:05:00Z",
+        "observed": {"change_pct": -12.5},
+        "transitions": [
+            {
+                "at": "2026-11-28T09:00:00Z",
+                "status": "firing",
+                "previous": "ok",
+                "notification": "firing",
+                "incident": 2,
+            },
+            {
+                "at": "2026-11-28T08:00:00Z",
+                "status": "ok",
+                "previous": None,
+                "notification": None,
+                "incident": 1,
+            },
+        ],
+        "deliveries": [
+            {
+                "at": "2026-11-28T09:00:01Z",
+                "channel": {"type": "slack", "target": "#ops"},
+                "attempt": 1,
+                "outcome": "failed",
+                "error": "HTTP 404",
+            }
+        ],
+    }
+    lines = history_view(history).splitlines()
+    assert lines[:4] == [
+        "STATE       firing since 2026-11-28T09:00:00Z",
+        "INCIDENT    2 (open)",
+        "EVALUATED   2026-11-28T09:05:00Z",
+        'OBSERVED    {"change_pct":-12.5}',
+    ]
+    changes = lines[lines.index("STATUS CHANGES") + 2].split()
+    assert changes == ["2026-11-28T09:00:00Z", "firing", "ok", "firing", "2"]
+    assert lines[lines.index("STATUS CHANGES") + 3].split() == ["2026-11-28T08:00:00Z", "ok", "-", "-", "1"]
+    assert lines[-1].split() == ["2026-11-28T09:00:01Z", "slack", "#ops", "1", "failed", "HTTP", "404"]
