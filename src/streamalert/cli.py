@@ -302,6 +302,13 @@ def tokens_revoke(token_id: str) -> None:
     click.echo(f"revoked {token_id}")
 
 
+def _path_segment(ctx: click.Context, param: click.Parameter, value: str) -> str:
+    """An id as one URL path segment: `a b` or `x/y` is looked up (and not found), not a broken URL."""
+    from urllib.parse import quote
+
+    return quote(value, safe="")
+
+
 def _client(url: str | None, token: str | None) -> ApiClient:
     from streamalert.client import ApiClient
 
@@ -344,7 +351,7 @@ def alerts_list(url: str | None, token: str | None, output: str) -> None:
 @alerts.command("get")
 @with_api
 @output_option
-@click.argument("alert_id")
+@click.argument("alert_id", callback=_path_segment)
 def alerts_get(url: str | None, token: str | None, output: str, alert_id: str) -> None:
     """Print one alert (secrets masked)."""
     from streamalert.cli_format import alert_detail
@@ -357,7 +364,7 @@ def alerts_get(url: str | None, token: str | None, output: str, alert_id: str) -
 @alerts.command("history")
 @with_api
 @output_option
-@click.argument("alert_id")
+@click.argument("alert_id", callback=_path_segment)
 def alerts_history(url: str | None, token: str | None, output: str, alert_id: str) -> None:
     """Print an alert's state, its status changes and its delivery attempts, newest first."""
     from streamalert.cli_format import history_view
@@ -381,7 +388,7 @@ def _set_enabled(url: str | None, token: str | None, alert_id: str, enabled: boo
 
 @alerts.command("enable")
 @with_api
-@click.argument("alert_id")
+@click.argument("alert_id", callback=_path_segment)
 def alerts_enable(url: str | None, token: str | None, alert_id: str) -> None:
     """Enable an alert: it is evaluated again from the next tick."""
     _set_enabled(url, token, alert_id, True)
@@ -389,7 +396,7 @@ def alerts_enable(url: str | None, token: str | None, alert_id: str) -> None:
 
 @alerts.command("disable")
 @with_api
-@click.argument("alert_id")
+@click.argument("alert_id", callback=_path_segment)
 def alerts_disable(url: str | None, token: str | None, alert_id: str) -> None:
     """Disable an alert: it is no longer evaluated and keeps its last state."""
     _set_enabled(url, token, alert_id, False)
@@ -432,7 +439,7 @@ def alerts_create(
 
 @alerts.command("delete")
 @with_api
-@click.argument("alert_id")
+@click.argument("alert_id", callback=_path_segment)
 def alerts_delete(url: str | None, token: str | None, alert_id: str) -> None:
     """Delete an alert (its creator or a workspace owner)."""
     client = _client(url, token)
@@ -443,7 +450,7 @@ def alerts_delete(url: str | None, token: str | None, alert_id: str) -> None:
 @alerts.command("test")
 @with_api
 @output_option
-@click.argument("alert_id")
+@click.argument("alert_id", callback=_path_segment)
 def alerts_test(url: str | None, token: str | None, output: str, alert_id: str) -> None:
     """Send a test notification to every channel of an alert and print each outcome."""
     from streamalert.cli_format import channel_results_table

@@ -129,9 +129,10 @@ def test_refusals_and_an_unreachable_api_have_their_exit_codes(
         {"kind": "source_volume", "source_id": "web", "threshold_pct": 4, "channels": [{"type": "in_app"}]}
     )
 
-    missing = cli_process(module_worker.url, owner, "alerts", "get", "no-such-alert")
-    assert missing.returncode == ExitCode.REFUSED
-    assert missing.stderr.strip() == "Error: error 404: alert not found"
+    for missing_id in ("no-such-alert", "no such/alert"):  # the second is still one path segment
+        missing = cli_process(module_worker.url, owner, "alerts", "get", missing_id)
+        assert missing.returncode == ExitCode.REFUSED
+        assert missing.stderr.strip() == "Error: error 404: alert not found"
 
     forbidden = cli_process(module_worker.url, member, "alerts", "delete", alert["id"])
     assert forbidden.returncode == ExitCode.REFUSED
