@@ -90,7 +90,8 @@ def test_every_partition_database_of_every_table_shares_one_cache(tmp_path: Path
     assert 0 < memory.write_buffers.get_usage() <= memory.cache.get_usage()
     for db in databases:
         db.flush(True)
-    assert memory.write_buffers.get_usage() < MIB
+    # What stays is each database's new, empty memtable: its first arena block (1/8 of a memtable).
+    assert memory.write_buffers.get_usage() <= len(databases) * memory.budget.write_buffer_size // 4
     # Reads of every database fill that same cache, which stays at its capacity.
     for index in range(0, 30_000, 7):
         assert databases[index % len(databases)][index.to_bytes(4, "big")] == value
