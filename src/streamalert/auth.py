@@ -82,6 +82,11 @@ class TokenStore:
                 return principal
         return None
 
+    def by_digest(self, token_digest: str) -> Principal | None:
+        """The holder of the token with this SHA-256 (a browser session names its token so)."""
+        self._refresh()
+        return self._by_hash.get(token_digest)
+
     def _refresh(self) -> None:
         try:
             status = self.path.stat()

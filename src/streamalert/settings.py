@@ -9,7 +9,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 
@@ -29,6 +29,10 @@ class Settings(BaseSettings):
     )
     evaluation_interval: float = Field(60.0, gt=0, description="seconds between evaluations")
     tokens_file: Path = Field(Path(".local/tokens.json"), description="hashed API tokens")
+    session_secret: SecretStr | None = Field(
+        None,
+        description="key signing web UI sessions; unset: a key file next to the tokens file",
+    )
     smtp_url: str = Field("smtp://127.0.0.1:25", description="smtp://[user:pass@]host:port or smtps://")
     email_from: str = Field("streamalert@localhost", description="sender address")
     pagerduty_url: str = Field("https://events.pagerduty.com", description="Events API base URL")
