@@ -8,20 +8,25 @@ from __future__ import annotations
 
 import re
 import time
+import urllib.error
+import urllib.parse
+import urllib.request
 import uuid
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
+from http.cookies import SimpleCookie
 from pathlib import Path
 
 import orjson
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, expect, sync_playwright
 
-from streamalert.auth import Principal, create_token
+from streamalert.auth import Principal, create_token, digest
+from streamalert.web.ui.session import COOKIE
 from tests.conftest import worker_env
 from tests.integration.vendors import Vendors
 from tests.notify.servers import webhook_path
-from tests.support import REPO, ApiUser, WorkerProcess, produce
+from tests.support import REPO, ApiUser, WorkerProcess, produce, raw, sign_in_over_http
 
 CHROMIUM = "/usr/bin/chromium"
 SCREENSHOTS = REPO / "docs" / "screenshots"
@@ -366,3 +371,68 @@ def test_an_unknown_token_is_refused_and_next_stays_local(
     expect(page.get_by_role("alert")).to_have_text("Unknown or revoked token.")
     tab.expected_statuses.add(401)
     assert page.locator('input[name="next"]').input_value() == "/"
+
+
+def test_the_session_cookie_guards_writes_and_ends_with_its_token(worker: WorkerProcess, unique: str) -> None:
+    owner = user(worker, unique, "olga", "Olga Owner", "owner")
+    cookie, jar = sign_in_over_http(worker.url, owner.token)
+    morsel = jar[COOKIE]
+    assert morsel["httponly"] is True and morsel["samesite"] == "Strict" and morsel["path"] == "/"
+    assert not morsel["secure"]  # the public URL is http here
+    assert owner.token not in cookie and owner.token.split("_")[-1] not in cookie
+
+    status, _, body = raw("GET", f"{worker.url}/v1/me", cookie)
+    assert status == 200 and orjson.loads(body)["user_id"] == "olga"
+    status, headers, page = raw("GET", f"{worker.url}/", cookie)
+    assert status == 200 and "default-src 'self'" in headers["Content-Security-Policy"]
+    match = re.search(r'data-csrf="([0-9a-f]+)"', page.decode())
+    assert match is not None
+    csrf = match.group(1)
+
+    alerts = f"{worker.url}/v1/workspaces/{unique}/alerts"
+    body = orjson.dumps(
+        {"kind": "source_volume", "source_id": "web", "threshold_pct": 5, "channels": [{"type": "in_app"}]}
+    )
+    json_type = {"Content-Type": "application/json"}
+    assert raw("POST", alerts, cookie, body, **json_type)[0] == 403  # no CSRF header
+    assert raw("POST", alerts, cookie, body, **json_type, **{"X-CSRF-Token": "0" * 64})[0] == 403
+    assert raw("POST", alerts, cookie, body, **json_type, **{"X-CSRF-Token": csrf})[0] == 201
+    # The workspace comes from the token: another one does not exist for this session.
+    assert raw("GET", f"{worker.url}/v1/workspaces/{unique}x/alerts", cookie)[0] == 404
+    # A sign-in posted from another site is refused (login CSRF).
+    form = urllib.parse.urlencode({"token": owner.token}).encode()
+    form_type = {"Content-Type": "application/x-www-form-urlencoded", "Origin": "https://evil.example"}
+    assert raw("POST", f"{worker.url}/sign-in", data=form, **form_type)[0] == 403
+
+    # Sign-out needs the page's CSRF token and clears the cookie.
+    form = urllib.parse.urlencode({"csrf": csrf}).encode()
+    form_type = {"Content-Type": "application/x-www-form-urlencoded"}
+    status, headers, _ = raw("POST", f"{worker.url}/sign-out", cookie, form, **form_type)
+    cleared: SimpleCookie = SimpleCookie()
+    cleared.load(headers["Set-Cookie"])
+    assert status == 303 and cleared[COOKIE].value == "" and cleared[COOKIE]["max-age"] == "0"
+
+    # Revoking the token ends its sessions on the next request.
+    tokens = Path(worker.env["STREAMALERT_TOKENS_FILE"])
+    stored = orjson.loads(tokens.read_bytes())
+    stored["tokens"] = [t for t in stored["tokens"] if t["sha256"] != digest(owner.token)]
+    tokens.write_bytes(orjson.dumps(stored))
+    assert raw("GET", f"{worker.url}/v1/me", cookie)[0] == 401
+    status, headers, _ = raw("GET", f"{worker.url}/alerts/al-1?x=1", cookie)
+    location = urllib.parse.urlsplit(headers["Location"])
+    assert (status, location.path) == (302, "/sign-in")
+    assert urllib.parse.parse_qs(location.query) == {"next": ["/alerts/al-1?x=1"]}
+
+
+def test_every_asset_comes_from_the_worker(worker: WorkerProcess, unique: str) -> None:
+    owner = user(worker, unique, "olga", "Olga Owner", "owner")
+    cookie, _ = sign_in_over_http(worker.url, owner.token)
+    texts = [raw("GET", f"{worker.url}{path}", cookie)[2].decode() for path in ("/", "/alerts/a", "/sign-in")]
+    for name in ("app.js", "app.css", "icon.svg"):
+        status, headers, asset = raw("GET", f"{worker.url}/ui/static/{name}")
+        assert status == 200 and headers["X-Content-Type-Options"] == "nosniff"
+        texts.append(asset.decode())
+    assert raw("GET", f"{worker.url}/ui/static/..%2Fpages.py")[0] == 404
+    for text in texts:
+        # The only absolute URL is the SVG namespace, which is a name, not a fetch.
+        assert set(re.findall(r"https?://[^\s\"'`)]+", text)) <= {"http://www.w3.org/2000/svg"}

@@ -98,4 +98,4 @@ def series_of(alert: AlertConfig, state: AlertState | None) -> Series:
 def _rate(delivered: int | None, failed: int | None) -> Percent | None:
     if delivered is None or failed is None or delivered + failed == 0:
         return None
-    return percent(Fraction(delivered, delivered + failed))
+    return percent(Fraction(delivered * 100, delivered + failed))
