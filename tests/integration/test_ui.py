@@ -169,8 +169,10 @@ def test_create_every_kind_then_edit_and_disable(
             error = sheet.locator('.channel[data-type="email"] .error')
             expect(error).to_contain_text("email")
             expect(sheet.get_by_label("Email address")).to_have_attribute("aria-invalid", "true")
+            page.set_viewport_size({"width": 1280, "height": 1400})  # the whole sheet in one picture
+            page.screenshot(path=str(SCREENSHOTS / "side-sheet.png"))
+            page.set_viewport_size({"width": 1280, "height": 900})
             sheet.get_by_label("Email address").fill(f"{unique}@example.com")
-            sheet.screenshot(path=str(SCREENSHOTS / "side-sheet.png"))
         sheet.get_by_role("button", name="Save alert").click()
         expect(sheet).to_be_hidden()
         expect(page.get_by_role("row", name=re.compile(f"^{re.escape(kind)} alert"))).to_be_visible()
@@ -436,3 +438,68 @@ def test_every_asset_comes_from_the_worker(worker: WorkerProcess, unique: str) -
     for text in texts:
         # The only absolute URL is the SVG namespace, which is a name, not a fetch.
         assert set(re.findall(r"https?://[^\s\"'`)]+", text)) <= {"http://www.w3.org/2000/svg"}
+
+
+def test_rate_and_size_alert_pages_draw_their_own_chart(
+    tabs: Callable[..., Tab], worker: WorkerProcess, vendors: Vendors, kafka_bootstrap: str, unique: str
+) -> None:
+    owner = user(worker, unique, "olga", "Olga Owner", "owner")
+
+    def outcome(hours: float, delivered: int, failed: int) -> tuple[bytes, bytes]:
+        record = {
+            "workspace_id": unique,
+            "kind": "destination",
+            "destination_id": "ads",
+            "timestamp": at(hours),
+            "delivered": delivered,
+            "failed": failed,
+        }
+        return b"ads", orjson.dumps(record)
+
+    def size(hours: float, value: int) -> tuple[bytes, bytes]:
+        record = {
+            "type": "audience_size",
+            "workspace_id": unique,
+            "audience_id": "vip",
+            "timestamp": at(hours),
+            "size": value,
+        }
+        return b"vip", orjson.dumps(record)
+
+    topics = worker.prefix
+    vendors.run(
+        produce(kafka_bootstrap, f"{topics}.delivery-results", [outcome(30, 100, 0), outcome(5, 90, 10)])
+    )
+    vendors.run(produce(kafka_bootstrap, f"{topics}.pipeline-events", [size(40, 100), size(3, 130)]))
+    in_app = [{"type": "in_app"}]
+    rate = owner.create(
+        {
+            "kind": "destination_delivery_rate",
+            "destination_id": "ads",
+            "threshold_pct": 99,
+            "channels": in_app,
+        }
+    )
+    gauge = owner.create(
+        {"kind": "audience_size", "audience_id": "vip", "threshold_pct": 5, "channels": in_app}
+    )
+
+    tab = signed_in(tabs, owner, f"/alerts/{rate['id']}")
+    page = tab.page
+    expect(page.locator("#timeline")).to_contain_text(
+        "90 delivered, 10 failed: success rate 90 %", timeout=20_000
+    )
+    expect(page.get_by_role("img", name=re.compile("^Delivery success rate per hour"))).to_be_visible()
+    expect(page.locator("#chart")).to_contain_text("Threshold 99 %")
+    expect(page.locator("#chart circle.dot")).to_have_count(2)  # the two hours with attempts
+    expect(page.locator("#summary")).to_contain_text("falls below 99 %")
+
+    phone = signed_in(tabs, owner, f"/alerts/{gauge['id']}", width=390, height=844)
+    expect(phone.page.locator("#timeline")).to_contain_text(
+        "current 130 against baseline 100: +30 %", timeout=20_000
+    )
+    expect(
+        phone.page.get_by_role("img", name=re.compile("^Audience size at the end of each hour"))
+    ).to_be_visible()
+    expect(phone.page.locator("#chart")).to_contain_text("Baseline 100 (24 hours ago)")
+    phone.page.screenshot(path=str(SCREENSHOTS / "alert-page-phone.png"), full_page=True)

@@ -77,6 +77,10 @@ function svg(tag, attributes = {}, ...children) {
   return element;
 }
 
+function targetText(target) {
+  return target.type === "in_app" ? CHANNEL_NAMES.in_app : `${CHANNEL_NAMES[target.type]} ${target.target}`;
+}
+
 function channelIcon(type) {
   const name = CHANNEL_NAMES[type] ?? type;
   const icon = svg("svg", { viewBox: "0 0 24 24", width: 20, height: 20, "aria-hidden": "true", focusable: "false" },
@@ -514,7 +518,7 @@ function setupSheet(onSaved) {
         h("ul", { class: "test-results" }, result.results.map((r) =>
           h("li", { class: `outcome-${r.outcome}` },
             channelIcon(r.channel.type), " ",
-            `${CHANNEL_NAMES[r.channel.type]} ${r.channel.target}: ${r.outcome}`,
+            `${targetText(r.channel)}: ${r.outcome}`,
             r.error ? ` (${r.error})` : ""))));
     } catch (error) {
       testResults.replaceChildren(h("p", { class: "error" }, `The test could not be sent: ${error.message}`));
@@ -598,7 +602,9 @@ function renderChart(alert, series) {
     chart.replaceChildren();
     return;
   }
-  const width = 720, height = 260, left = 52, right = 16, top = 16, bottom = 36;
+  // Drawn at the width it is shown at, so that its labels stay readable on a phone.
+  const width = Math.max(340, Math.min(960, (chart.clientWidth || 736) - 16));
+  const height = width < 500 ? 220 : 260, left = 52, right = 16, top = 16, bottom = 36;
   const plotW = width - left - right, plotH = height - top - bottom;
   const rate = series.measure === "delivered";
   const gauge = series.measure === "size";
@@ -609,20 +615,20 @@ function renderChart(alert, series) {
     const values = points.map((p) => p.success_rate_pct);
     yMin = Math.max(0, Math.min(Number(series.threshold_pct), ...values.filter((v) => v !== null)) - 5);
     yMax = 100;
-    lines = [{ values, label: "Success rate per hour", cls: "line-current" }];
+    lines = [{ values, label: "Success rate per hour", cls: "line-current", dots: true }];
     guide = { value: Number(series.threshold_pct), label: `Threshold ${series.threshold_pct} %` };
     xCount = 48;
-    xLabels = [0, 12, 24, 36, 47].map((i) => [i, hourFormat.format(new Date(points[i].hour))]);
+    xLabels = (width < 500 ? [0, 24, 47] : [0, 12, 24, 36, 47]).map((i) => [i, hourFormat.format(new Date(points[i].hour))]);
     caption.textContent = `Delivery success rate per hour over the last 48 hours (of delivered and failed), with the ${series.threshold_pct} % threshold. The decision uses the last 24 hours together.`;
   } else if (gauge) {
     const values = points.map((p) => p.value);
     const known = values.filter((v) => v !== null);
     yMax = Math.max(1, ...known) * 1.15;
-    lines = [{ values, label: "Audience size", cls: "line-current" }];
+    lines = [{ values, label: "Audience size at the end of each hour", cls: "line-current" }];
     const base = points[23].value;
     guide = base === null ? null : { value: base, label: `Baseline ${base} (24 hours ago)` };
     xCount = 48;
-    xLabels = [0, 12, 24, 36, 47].map((i) => [i, hourFormat.format(new Date(points[i].hour))]);
+    xLabels = (width < 500 ? [0, 24, 47] : [0, 12, 24, 36, 47]).map((i) => [i, hourFormat.format(new Date(points[i].hour))]);
     caption.textContent = "Audience size at the end of each hour over the last 48 hours, against its size 24 hours ago (the baseline).";
   } else {
     // The current 24 hours hour by hour, drawn over the previous 24 (the baseline).
@@ -633,7 +639,7 @@ function renderChart(alert, series) {
       { values: cur, label: `Current 24 hours: ${sum(cur)}`, cls: "line-current" },
     ];
     xCount = 24;
-    xLabels = [0, 6, 12, 18, 23].map((i) => [i, hourFormat.format(new Date(current[i].hour))]);
+    xLabels = (width < 500 ? [0, 12, 23] : [0, 6, 12, 18, 23]).map((i) => [i, hourFormat.format(new Date(current[i].hour))]);
     caption.textContent = `Events per hour: the current 24 hours (${sum(cur)} in all) against the previous 24 hours (${sum(base)}), hour by hour.`;
   }
   const x = (i) => left + (xCount === 1 ? 0 : (i * plotW) / (xCount - 1));
@@ -666,6 +672,14 @@ function renderChart(alert, series) {
       d += `${d && line.values[i - 1] !== null && line.values[i - 1] !== undefined ? "L" : "M"}${x(i).toFixed(1)},${y(Number(value)).toFixed(1)}`;
     });
     graph.append(svg("path", { d, class: `series ${line.cls}` }));
+    if (line.dots) {
+      // Hours without attempts have no rate: a lone hour is a dot, not an invisible line.
+      line.values.forEach((value, i) => {
+        if (value !== null && value !== undefined) {
+          graph.append(svg("circle", { cx: x(i).toFixed(1), cy: y(Number(value)).toFixed(1), r: 3, class: `dot ${line.cls}` }));
+        }
+      });
+    }
     legend.push(h("li", { class: line.cls }, line.label));
   }
   chart.replaceChildren(graph, h("ul", { class: "legend" }, legend));
@@ -695,7 +709,7 @@ function renderDeliveries(history) {
   const rows = history.deliveries.map((d) =>
     h("tr", {},
       h("td", {}, formatTime(d.at)),
-      h("td", {}, channelIcon(d.channel.type), " ", `${CHANNEL_NAMES[d.channel.type]} ${d.channel.target}`),
+      h("td", {}, channelIcon(d.channel.type), " ", targetText(d.channel)),
       h("td", {}, h("span", { class: `outcome outcome-${d.outcome}` }, d.outcome),
         notifications.has(d.event_id) ? ` (${notifications.get(d.event_id)})` : ""),
       h("td", {}, String(d.attempt)),
