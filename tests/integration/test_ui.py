@@ -256,14 +256,21 @@ def test_delete_only_for_creator_and_owners(
     )
     tab = signed_in(tabs, member, width=390, height=844)  # a phone
     page = tab.page
+    expect(page.locator("#alert-rows tr")).to_have_count(2)
+    page.screenshot(path=str(SCREENSHOTS / "alerting-table-phone.png"))
     page.get_by_role("button", name="Actions for Owner's").click()
     delete = page.get_by_role("menuitem", name="Delete")
     expect(delete).to_be_disabled()
     expect(page.get_by_text("Only the alert's creator or a workspace owner can delete it.")).to_be_visible()
     page.keyboard.press("Escape")
     # The member deletes their own alert, after confirming.
-    page.get_by_role("button", name="Actions for Member's").click()
-    page.get_by_role("menuitem", name="Delete").click()
+    # By keyboard: Enter opens the menu on its first item, the arrow moves to Delete.
+    page.get_by_role("button", name="Actions for Member's").focus()
+    page.keyboard.press("Enter")
+    expect(page.get_by_role("menuitem", name="Edit")).to_be_focused()
+    page.keyboard.press("ArrowDown")
+    expect(page.get_by_role("menuitem", name="Delete")).to_be_focused()
+    page.keyboard.press("Enter")
     confirm = page.get_by_role("dialog", name="Delete alert?")
     expect(confirm).to_contain_text("Member's")
     confirm.get_by_role("button", name="Delete alert").click()

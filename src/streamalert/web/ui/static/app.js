@@ -277,7 +277,14 @@ function setupAlertsPage() {
       },
     }, "⋯");
     menu.addEventListener("keydown", (event) => {
-      if (event.key === "Escape") { closeMenus(); toggle.focus(); }
+      if (event.key === "Escape") { closeMenus(); toggle.focus(); return; }
+      if (event.key !== "ArrowDown" && event.key !== "ArrowUp") return;
+      // The menu pattern: arrow keys move between the items that can be used.
+      event.preventDefault();
+      const items = [...menu.querySelectorAll("[role=menuitem]:not([disabled])")];
+      const step = event.key === "ArrowDown" ? 1 : -1;
+      const next = (items.indexOf(document.activeElement) + step + items.length) % items.length;
+      items[next]?.focus();
     });
     return h("tr", { "data-alert": row.id },
       h("th", { scope: "row" }, h("a", { href: `/alerts/${encodeURIComponent(row.id)}` }, row.name),
