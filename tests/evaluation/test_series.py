@@ -65,32 +65,33 @@ def alert(kind: str, threshold: str = "10", **subject: str) -> AlertConfig:
     )
 
 
+OUTCOMES = [outcomes(30, 99, 1), outcomes(30, 1, 0), outcomes(2, 0, 4)]
+
+
 @pytest.mark.parametrize(
-    ("counter", "records", "values", "failed"),
+    ("kind", "counter", "records", "values", "failed"),
     [
         # One point per hour from the baseline start: index 0 is 48 hours before H.
-        ("events", [events(48, 7), events(25, 3), events(1, 5)], {0: 7, 23: 3, 47: 5}, None),
-        ("events", [events(49, 9)], {}, None),  # before the baseline window: not counted
-        ("events", [events(0, 9)], {}, None),  # the hour in progress: not in either window
-        (
-            "outcomes",
-            [outcomes(30, 99, 1), outcomes(30, 1, 0), outcomes(2, 0, 4)],
-            {18: 100, 46: 0},
-            {18: 1, 46: 4},
-        ),
+        ("source_volume", "events", [events(48, 7), events(25, 3), events(1, 5)], {0: 7, 23: 3, 47: 5}, None),
+        ("source_volume", "events", [events(49, 9)], {}, None),  # before the baseline window
+        ("source_volume", "events", [events(0, 9)], {}, None),  # the hour in progress: in no window
+        ("destination_delivery_rate", "outcomes", OUTCOMES, {18: 100, 46: 0}, {18: 1, 46: 4}),
+        ("mapping_delivery_rate", "outcomes", OUTCOMES, {18: 100, 46: 0}, {18: 1, 46: 4}),
+        # A volume of delivered outcomes keeps no failures: the chart does not draw them.
+        ("activation_volume", "outcomes", OUTCOMES, {18: 100, 46: 0}, None),
     ],
 )
 def test_hourly_points_of_counters(
-    counter: str, records: list[object], values: dict[int, int], failed: dict[int, int] | None
+    kind: str, counter: str, records: list[object], values: dict[int, int], failed: dict[int, int] | None
 ) -> None:
-    got_values, got_failed = hourly_points(state_of(counter, records), NOW)
+    got_values, got_failed = hourly_points(kind, state_of(counter, records), NOW)
     assert got_values == tuple(values.get(i, 0) for i in range(POINTS))
     assert got_failed == (() if failed is None else tuple(failed.get(i, 0) for i in range(POINTS)))
 
 
 def test_hourly_points_of_a_gauge_are_the_size_at_each_hours_end() -> None:
     records = [size(H - 40 * HOUR + timedelta(minutes=10), 100), size(H - 3 * HOUR, 120)]
-    values, failed = hourly_points(state_of("gauge", records), NOW)
+    values, failed = hourly_points("audience_size", state_of("gauge", records), NOW)
     assert failed == ()
     assert values[:8] == (None,) * 8  # nothing known before the first sample
     assert values[8] == 100  # the hour [H-40h, H-39h) ends with 100
@@ -103,7 +104,7 @@ def test_series_is_what_the_decision_saw() -> None:
     subject = state_of("events", [events(30, 100), events(5, 40)])
     config = alert("source_volume", source_id="web")
     state, _ = step(None, config, evaluate(config, subject, NOW), NOW)
-    values, failed = hourly_points(subject, NOW)
+    values, failed = hourly_points(config.kind, subject, NOW)
     state = state.model_copy(update={"series": values, "series_failed": failed})
     body = series_of(config, AlertState.from_bytes(state.to_bytes()))
     assert body.measure == "events" and body.evaluated_at == NOW
@@ -119,7 +120,7 @@ def test_series_is_what_the_decision_saw() -> None:
 def test_series_of_a_rate_alert_has_each_hours_success_rate() -> None:
     subject = state_of("outcomes", [outcomes(30, 99, 1), outcomes(2, 0, 4), outcomes(3, 2, 1)])
     config = alert("destination_delivery_rate", "99", destination_id="ads")
-    values, failed = hourly_points(subject, NOW)
+    values, failed = hourly_points(config.kind, subject, NOW)
     state = AlertState(
         evaluated_at=NOW,
         baseline_window={"start": BASELINE_START, "end": H - 24 * HOUR},  # type: ignore[arg-type]

@@ -168,7 +168,9 @@ def test_create_every_kind_then_edit_and_disable(
             sheet.get_by_role("button", name="Save alert").click()
             error = sheet.locator('.channel[data-type="email"] .error')
             expect(error).to_contain_text("email")
-            expect(sheet.get_by_label("Email address")).to_have_attribute("aria-invalid", "true")
+            address = sheet.get_by_label("Email address")
+            expect(address).to_have_attribute("aria-invalid", "true")
+            expect(address).to_have_accessible_description(re.compile("not a valid email address"))
             page.set_viewport_size({"width": 1280, "height": 1400})  # the whole sheet in one picture
             page.screenshot(path=str(SCREENSHOTS / "side-sheet.png"))
             page.set_viewport_size({"width": 1280, "height": 900})

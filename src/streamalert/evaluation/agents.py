@@ -78,7 +78,7 @@ def register_evaluation(wiring: StreamAlert) -> None:
             previous = AlertState.from_bytes(stored) if stored is not None else None
             previous = adopt_published(previous, log_of_partition.latest.get(alert.id))
             state, transition = step(previous, alert, evaluate(alert, subject, now), now)
-            values, failed = hourly_points(subject, now)
+            values, failed = hourly_points(alert.kind, subject, now)
             state = state.model_copy(update={"series": values, "series_failed": failed})
             EVALUATIONS.labels(state.status).inc()
             if transition is not None:

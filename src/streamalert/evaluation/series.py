@@ -23,16 +23,18 @@ POINTS = 48
 Measure = Literal["events", "delivered", "size"]
 
 
-def hourly_points(subject: SubjectState, now: datetime) -> tuple[tuple[int | None, ...], tuple[int, ...]]:
+def hourly_points(
+    kind: str, subject: SubjectState, now: datetime
+) -> tuple[tuple[int | None, ...], tuple[int, ...]]:
     """(values, failed) for each hour from the baseline window's start to the current window's end.
 
     Values are the hour's events or delivered outcomes, or for a gauge the size at the hour's
     end (so point 24 is the baseline, point 48 the current size). `failed` is empty unless the
-    subject counts delivery outcomes.
+    kind decides on a success rate (an activation volume counts delivered outcomes only).
     """
     windows = windows_at(now)
     values = tuple(value for _, value in hourly_series(subject, windows.baseline_start, windows.current_end))
-    if subject.counter != "outcomes":
+    if kind not in RATE_KINDS or subject.counter != "outcomes":
         return values, ()
     hours = (windows.baseline_start + i * HOUR for i in range(POINTS))
     failed = tuple(window_outcomes(subject, hour, hour + HOUR)[1] for hour in hours)

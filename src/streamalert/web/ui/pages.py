@@ -122,9 +122,15 @@ async def sign_in_page(request: web.Request) -> web.Response:
 
 
 def _same_origin(request: web.Request) -> bool:
-    """A form post from another site (login CSRF) carries its own Origin; browsers always send one."""
+    """A form post from another site (login CSRF) carries its own Origin; browsers always send one.
+
+    This site is the host the request names, or the public URL's (behind a proxy).
+    """
     origin = request.headers.get("Origin")
-    return origin is None or urlsplit(origin).netloc == request.host
+    if origin is None:
+        return True
+    host = urlsplit(origin).netloc
+    return host in (request.host, urlsplit(request.app[SETTINGS].public_url).netloc)
 
 
 async def sign_in(request: web.Request) -> web.Response:

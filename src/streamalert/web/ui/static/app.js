@@ -176,6 +176,7 @@ function setupBell() {
   }
 
   async function poll() {
+    if (document.hidden) return; // a background tab asks nothing
     try {
       const data = await api("GET", "/notifications");
       const key = JSON.stringify(data);
@@ -334,7 +335,7 @@ function setupAlertsPage() {
   });
 
   load();
-  setInterval(() => load({ force: false }), 3000);
+  setInterval(() => document.hidden || load({ force: false }), 3000);
 }
 
 // ---------------------------------------------------------------- the side sheet
@@ -355,6 +356,8 @@ function setupSheet(onSaved) {
   const channelBoxes = [...form.querySelectorAll(".channel")];
   let editing = null; // the alert as the API returned it, secrets masked
   let extra = []; // channels beyond the first of each type: kept as they are
+  let errorIds = 0;
+  threshold.dataset.describedby = "threshold-rule";
 
   function subjectFields() {
     return [...form.querySelectorAll("[data-subject]")];
@@ -381,7 +384,11 @@ function setupSheet(onSaved) {
   function clearErrors() {
     formError.textContent = "";
     for (const error of form.querySelectorAll(".error")) error.textContent = "";
-    for (const input of form.querySelectorAll("[aria-invalid]")) input.removeAttribute("aria-invalid");
+    for (const input of form.querySelectorAll("[aria-invalid]")) {
+      input.removeAttribute("aria-invalid");
+      if (input.dataset.describedby) input.setAttribute("aria-describedby", input.dataset.describedby);
+      else input.removeAttribute("aria-describedby");
+    }
   }
 
   function reset() {
@@ -467,8 +474,15 @@ function setupSheet(onSaved) {
       target ??= form.querySelector(`[data-error="${parts[0]}"]`);
       if (target) {
         target.textContent = detail.message;
-        const input = target.previousElementSibling;
-        if (input?.matches?.("input, select")) input.setAttribute("aria-invalid", "true");
+        const input = target.dataset.errorKey
+          ? target.closest(".channel").querySelector(`[data-key="${target.dataset.errorKey}"]`)
+          : form.querySelector(`[data-field="${target.dataset.error}"]`);
+        if (input) {
+          // Named by the field, so that a screen reader reads the error with it.
+          target.id ||= `error-${++errorIds}`;
+          input.setAttribute("aria-invalid", "true");
+          input.setAttribute("aria-describedby", [input.dataset.describedby, target.id].filter(Boolean).join(" "));
+        }
       } else {
         formError.textContent = detail.message;
       }
@@ -580,7 +594,7 @@ async function setupAlertPage() {
     }
   }
   await refresh();
-  setInterval(refresh, 3000);
+  setInterval(() => document.hidden || refresh(), 3000);
 }
 
 function renderSummary(alert) {
