@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+import secrets
 from datetime import UTC, datetime
 from importlib.resources import files
 from typing import Any
@@ -31,6 +33,8 @@ from streamalert.web.ui.session import (
     sign_session,
 )
 
+log = logging.getLogger(__name__)
+
 SETTINGS: web.AppKey[Settings] = web.AppKey("ui_settings", Settings)
 TEMPLATES = Environment(
     loader=PackageLoader("streamalert.web.ui", "templates"),
@@ -55,7 +59,17 @@ def add_ui_routes(application: web.Application, settings: Settings, tokens: Toke
     application[SETTINGS] = settings
     application[TOKENS] = tokens
     secret = settings.session_secret.get_secret_value() if settings.session_secret else None
-    application[SESSION_KEY] = session_key(secret, settings.tokens_file)
+    try:
+        application[SESSION_KEY] = session_key(secret, settings.tokens_file)
+    except OSError as error:
+        # A read-only tokens directory (a mounted Secret): the UI still works, but only on
+        # this worker, and a restart signs everyone out.
+        log.warning(
+            "cannot keep a session key next to the tokens file (%s); set STREAMALERT_SESSION_SECRET "
+            "so that every worker accepts the same web sessions",
+            error.strerror,
+        )
+        application[SESSION_KEY] = secrets.token_bytes(32)
     application.router.add_get("/", alerts_page)
     application.router.add_get("/alerts/{id}", alert_page)
     application.router.add_get("/sign-in", sign_in_page)
