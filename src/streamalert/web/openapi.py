@@ -135,10 +135,18 @@ def openapi_document() -> dict[str, Any]:
     return {
         "openapi": "3.1.0",
         "info": {"title": "streamalert", "version": __version__},
-        "security": [{"bearer": []}],
+        "security": [{"bearer": []}, {"session": []}],
         "components": {
             "schemas": _retarget(schemas),
-            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
+            "securitySchemes": {
+                "bearer": {"type": "http", "scheme": "bearer"},
+                "session": {
+                    "type": "apiKey",
+                    "in": "cookie",
+                    "name": "streamalert_session",
+                    "description": "the web UI's session (docs/ui.md); writes also need X-CSRF-Token",
+                },
+            },
         },
         "paths": {
             "/v1/me": {
