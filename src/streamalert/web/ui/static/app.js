@@ -644,7 +644,7 @@ function renderChart(alert, series) {
   } else if (gauge) {
     const values = points.map((p) => p.value);
     const known = values.filter((v) => v !== null);
-    yMax = Math.max(1, ...known) * 1.15;
+    yMax = niceCeiling(Math.max(1, ...known) * 1.1);
     lines = [{ values, label: "Audience size at the end of each hour", cls: "line-current" }];
     const base = points[23].value;
     guide = base === null ? null : { value: base, label: `Baseline ${base} (24 hours ago)` };
@@ -654,7 +654,7 @@ function renderChart(alert, series) {
   } else {
     // The current 24 hours hour by hour, drawn over the previous 24 (the baseline).
     const cur = current.map((p) => p.value), base = baseline.map((p) => p.value);
-    yMax = Math.max(1, ...cur, ...base) * 1.15;
+    yMax = niceCeiling(Math.max(1, ...cur, ...base) * 1.1);
     lines = [
       { values: base, label: `Baseline 24 hours: ${sum(base)}`, cls: "line-baseline" },
       { values: cur, label: `Current 24 hours: ${sum(cur)}`, cls: "line-current" },
@@ -704,6 +704,12 @@ function renderChart(alert, series) {
     legend.push(h("li", { class: line.cls }, line.label));
   }
   chart.replaceChildren(graph, h("ul", { class: "legend" }, legend));
+}
+
+// The smallest 1, 2 or 5 times a power of ten at or above `value`: round axis labels.
+function niceCeiling(value) {
+  const power = 10 ** Math.floor(Math.log10(value));
+  return [1, 2, 5, 10].map((m) => m * power).find((v) => v >= value);
 }
 
 function sum(values) {
