@@ -31,6 +31,10 @@ class Settings(BaseSettings):
         "http://127.0.0.1:6066", description="base URL of the API, for links in notifications"
     )
     evaluation_interval: float = Field(60.0, gt=0, description="seconds between evaluations")
+    session_secret: SecretStr | None = Field(
+        None,
+        description="key signing web UI sessions; set the same on every worker (unset: a key of this worker's own)",
+    )
     smtp_url: str = Field("smtp://127.0.0.1:25", description="smtp://[user:pass@]host:port or smtps://")
     email_from: str = Field("streamalert@localhost", description="sender address")
     pagerduty_url: str = Field("https://events.pagerduty.com", description="Events API base URL")

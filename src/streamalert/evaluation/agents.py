@@ -23,6 +23,7 @@ from streamalert.counting.buckets import SubjectState, alert_subject_key
 from streamalert.evaluation.decide import evaluate
 from streamalert.evaluation.published import PartitionLog, PublishedIndex, adopt_published
 from streamalert.evaluation.render import render_alert_fired
+from streamalert.evaluation.series import hourly_points
 from streamalert.evaluation.state import AlertState, step
 from streamalert.metrics import EVALUATION_ERRORS, EVALUATIONS, TRANSITIONS
 from streamalert.records.alerts import AlertConfig
@@ -91,6 +92,8 @@ def register_evaluation(wiring: StreamAlert) -> None:
         previous = AlertState.from_bytes(stored) if stored is not None else None
         previous = adopt_published(previous, log_of_partition.latest.get(alert.id))
         state, transition = step(previous, alert, evaluate(alert, subject, now), now)
+        values, failed = hourly_points(alert.kind, subject, now)
+        state = state.model_copy(update={"series": values, "series_failed": failed})
         EVALUATIONS.labels(state.status).inc()
         if transition is not None:
             event = render_alert_fired(alert, transition)
