@@ -20,6 +20,7 @@ from streamalert.evaluation.view import AlertStateView
 from streamalert.notify.inbox import Inbox
 from streamalert.notify.log import DeliveryLog
 from streamalert.settings import Settings, get_settings
+from streamalert.supervision import AgentWatch
 from streamalert.topics import topic_name
 from streamalert.web.readiness import Readiness
 
@@ -49,6 +50,7 @@ class StreamAlert:
     state_view: AlertStateView
     delivery_log: DeliveryLog
     inbox: Inbox
+    agent_watch: AgentWatch
     readiness: Readiness = field(default_factory=Readiness)
 
 
@@ -128,6 +130,7 @@ def build(settings: Settings | None = None) -> StreamAlert:
         state_view=state_view,
         delivery_log=DeliveryLog(settings.bootstrap_servers, topic_name(settings, "deliveries")),
         inbox=Inbox(settings.bootstrap_servers, topic_name(settings, "notifications")),
+        agent_watch=AgentWatch(app, settings.agent_stuck_after),
     )
 
     # Imported here so that each part registers against this app instance.
@@ -141,16 +144,19 @@ def build(settings: Settings | None = None) -> StreamAlert:
     register_evaluation(wiring)
     register_notifier(wiring)
     register_state_collector(wiring)
+    wiring.agent_watch.hook()
     wiring.readiness.add("configs_loaded", lambda: config_view.loaded)
     wiring.readiness.add("alert_states_loaded", lambda: state_view.loaded)
     wiring.readiness.add("deliveries_loaded", lambda: wiring.delivery_log.loaded)
     wiring.readiness.add("notifications_loaded", lambda: wiring.inbox.loaded)
     wiring.readiness.add("partitions_recovered", lambda: partitions_recovered(app))
+    wiring.readiness.add("agents_running", lambda: wiring.agent_watch.running)
     app.service(cast(type[ServiceT], config_view))
     app.service(cast(type[ServiceT], state_view))
     app.service(cast(type[ServiceT], wiring.delivery_log))
     app.service(cast(type[ServiceT], wiring.inbox))
     app.service(cast(type[ServiceT], WebServer(wiring)))
+    app.service(cast(type[ServiceT], wiring.agent_watch))
     return wiring
 
 

@@ -47,6 +47,19 @@ class Settings(BaseSettings):
         96, ge=72, description="retention of the input topics (SPEC §3.1: at least 3 days)"
     )
 
+    # Robustness bounds (notifier, agent supervision), kept together at the end of the class.
+    notify_concurrency: int = Field(
+        32, ge=1, description="notification sends in progress at once, all channel types together"
+    )
+    notify_channel_concurrency: int = Field(
+        8, ge=1, description="notification sends in progress at once per channel type"
+    )
+    agent_stuck_after: float = Field(
+        120.0,
+        gt=0,
+        description="seconds an agent may leave records unprocessed without progress before it counts as stuck",
+    )
+
     @field_validator("webhook_allow", mode="before")
     @classmethod
     def _split_commas(cls, value: object) -> object:
