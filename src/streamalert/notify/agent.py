@@ -173,6 +173,17 @@ def register_notifier(wiring: StreamAlert) -> None:
                 # Taken over from another worker: see everything it recorded before delivering.
                 await _until_synced(deliveries)
                 synced.add(partition)
+            if deliveries.forgets(event.occurred_at, utc_now()):
+                # Its delivery records may be gone: sending now could repeat a delivery.
+                log.warning(
+                    "event %s of alert %s occurred at %s, before what the delivery log remembers; "
+                    "not delivered",
+                    event.event_id,
+                    event.alert_id,
+                    event.occurred_at.isoformat(),
+                )
+                await manual.ack(message)
+                continue
             alert = configs.get(event.alert_id)
             if alert is None:
                 await _until_synced(configs)  # created on another worker a moment ago?
