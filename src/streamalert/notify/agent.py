@@ -27,6 +27,7 @@ from streamalert.faust_context import HoleGuard
 from streamalert.metrics import DELIVERIES, DELIVERIES_UNRECORDED, DELIVERY_ATTEMPTS, DELIVERY_LATENCY
 from streamalert.notify import integration_for, target_of
 from streamalert.notify.base import utc_now
+from streamalert.notify.inbox import SWEEP_INTERVAL
 from streamalert.notify.pipeline import DEFAULT_POLICY, Limits, deliver, drain, longest_delivery, settle
 from streamalert.records.alerts import AlertConfig, Channel
 from streamalert.records.outputs import AlertFired, DeliveryAttempt
@@ -148,6 +149,13 @@ def register_notifier(wiring: StreamAlert) -> None:
                 cancelled,
                 revoke_deadline,
             )
+
+    @app.timer(SWEEP_INTERVAL, on_leader=True, name="streamalert.inbox_sweep")
+    async def sweep_inbox() -> None:
+        # Workspaces that get no new notification still lose their old ones.
+        removed = await inbox.sweep(utc_now())
+        if removed:
+            log.info("removed %d in-app notifications past their retention", removed)
 
     @app.agent(topics.alert_fired, name="streamalert.notify")
     async def notify(stream: StreamT[bytes]) -> AsyncIterator[None]:
