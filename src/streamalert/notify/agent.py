@@ -141,6 +141,8 @@ def register_notifier(wiring: StreamAlert) -> None:
             if tp.topic == topics.alert_fired.get_topic_name():
                 synced.discard(tp.partition)
                 tasks |= in_flight.pop(tp.partition, set())
+        if tasks:
+            log.info("revoke: waiting up to %.0f s for %d delivery task(s)", revoke_deadline, len(tasks))
         cancelled = await drain(tasks, revoke_deadline)
         if tasks:
             log.info(
