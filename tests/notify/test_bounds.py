@@ -244,6 +244,25 @@ async def test_settle_tries_a_bounded_number_of_times(
     assert "SECRET" not in (result.error or "")
 
 
+async def test_a_cancelled_settle_is_no_longer_counted_as_stalled() -> None:
+    script = Script(run_failures=99, record_failures=99)
+    gate = asyncio.Event()
+
+    async def sleep(seconds: float) -> None:
+        if script.stalls:
+            await gate.wait()  # stalled: wait here until cancelled
+
+    task = asyncio.create_task(
+        settle(script.run, script.give_up, what="e1", sleep=sleep, stalled=script.stalls.append)
+    )
+    while not script.stalls:
+        await asyncio.sleep(0)
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    assert script.stalls == [True, False]
+
+
 def test_settle_pause_doubles_up_to_the_cap() -> None:
     policy = SettlePolicy(base_pause=1.0, max_pause=5.0)
     assert [policy.pause(n) for n in range(1, 6)] == [1.0, 2.0, 4.0, 5.0, 5.0]

@@ -207,21 +207,23 @@ async def settle(
             if tries < policy.max_tries:
                 await sleep(policy.pause(tries))
     failures = 0
-    while True:
-        try:
-            final = await give_up(reason)
-        except Exception as error:
-            failures += 1
-            if failures == 1:
-                stalled(True)
-            log.error(
-                "delivery %s: its failure cannot be recorded (%s); trying again", what, type(error).__name__
-            )
-            await sleep(policy.pause(failures))
-            continue
-        if failures:
+    try:
+        while True:
+            try:
+                return await give_up(reason)
+            except Exception as error:
+                failures += 1
+                if failures == 1:
+                    stalled(True)
+                log.error(
+                    "delivery %s: its failure cannot be recorded (%s); trying again",
+                    what,
+                    type(error).__name__,
+                )
+                await sleep(policy.pause(failures))
+    finally:
+        if failures:  # recorded at last, or cancelled (a revoke): no longer waiting here
             stalled(False)
-        return final
 
 
 async def drain(tasks: Collection[asyncio.Task[None]], deadline: float) -> int:
