@@ -22,7 +22,7 @@ from tests.support import REPO, WorkerProcess, http_get, produce
 @pytest.fixture
 def probe_worker(kafka_bootstrap: str, tmp_path: Path, unique: str) -> Iterator[WorkerProcess]:
     env = worker_env(kafka_bootstrap, unique, tmp_path) | {
-        "STREAMALERT_AGENT_STUCK_AFTER": "6",
+        "STREAMALERT_AGENT_STUCK_AFTER": "10",
         "PYTHONPATH": str(REPO),
     }
     worker = WorkerProcess(env, tmp_path / "worker.log", unique, module="tests.integration.probe_worker")
@@ -59,7 +59,7 @@ async def test_a_stuck_and_a_crashed_agent_turn_readiness_red(
     # Both probes consume ordinary records; every agent is up and the worker ready.
     await produce(kafka_bootstrap, f"{prefix}.probe-crash", [(b"k", b"fine")])
     await produce(kafka_bootstrap, f"{prefix}.probe-hang", [(b"k", b"fine")])
-    await asyncio.sleep(7)  # longer than the stuck limit: consuming agents are not stuck
+    await asyncio.sleep(11)  # longer than the stuck limit: consuming agents are not stuck
     status, body = http_get(f"{probe_worker.url}/readyz")
     assert (status, body["checks"]["agents_running"]) == (200, True), body
     for agent in ("test.crash", "test.hang", "streamalert.notify", "streamalert.count_pipeline_events"):
