@@ -44,6 +44,8 @@ class WorkerProcess:
     prefix: str = ""
     process: subprocess.Popen[bytes] | None = None
     port: int = field(default_factory=free_port)
+    module: str = "streamalert.cli"
+    """The module run with `python -m`; its command line ends with `worker`."""
 
     @property
     def url(self) -> str:
@@ -53,7 +55,7 @@ class WorkerProcess:
         env = os.environ | self.env | {"STREAMALERT_WEB_PORT": str(self.port)}
         log = self.log_path.open("ab")
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "streamalert.cli", "worker"],
+            [sys.executable, "-m", self.module, "worker"],
             env=env,
             stdout=log,
             stderr=subprocess.STDOUT,

@@ -72,6 +72,18 @@ class Settings(BaseSettings):
     ssl_certfile: Path | None = Field(None, description="PEM client certificate, for mutual TLS")
     ssl_keyfile: Path | None = Field(None, description="PEM private key of the client certificate")
     ssl_check_hostname: bool = Field(True, description="check that broker certificates name the host")
+    # Robustness bounds (notifier, agent supervision), kept together at the end of the class.
+    notify_concurrency: int = Field(
+        32, ge=1, description="notification sends in progress at once, all channel types together"
+    )
+    notify_channel_concurrency: int = Field(
+        8, ge=1, description="notification sends in progress at once per channel type"
+    )
+    agent_stuck_after: float = Field(
+        120.0,
+        gt=0,
+        description="seconds an agent may leave records unprocessed without progress before it counts as stuck",
+    )
 
     @field_validator("webhook_allow", mode="before")
     @classmethod

@@ -97,13 +97,13 @@ def register_evaluation(wiring: StreamAlert) -> None:
         EVALUATIONS.labels(state.status).inc()
         if transition is not None:
             event = render_alert_fired(alert, transition)
-            if event.event_id not in log_of_partition.event_ids:
+            if not log_of_partition.holds(alert.id, event.incident, event.state):
                 value = orjson.dumps(event.model_dump(mode="json", by_alias=True))
                 # force: Faust would otherwise attach the send to the tick and publish it
                 # only once the tick is acked, after this wait: a deadlock.
                 sent = await topics.alert_fired.send(key=key, value=value, partition=partition, force=True)
                 await sent  # acknowledged before the state that records it is written
-                log_of_partition.add(alert.id, event.event_id, event.incident, event.state)
+                log_of_partition.add(alert.id, event.incident, event.state)
                 TRANSITIONS.labels(event.state).inc()
                 log.info(
                     "alert %s %s (incident %d): %s", alert.id, event.state, event.incident, event.summary
