@@ -42,7 +42,7 @@ import orjson
 from aiohttp import ClientSession, ClientTimeout, web
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
-from streamalert.auth import Principal, create_token
+from streamalert.auth import Principal, new_token, publish_token
 from streamalert.counting.buckets import SubjectState, source_key
 
 REPO = Path(__file__).resolve().parent.parent
@@ -254,11 +254,13 @@ class Soak:
         return result
 
     async def create_alerts(self, session: ClientSession, producer: AIOKafkaProducer) -> None:
-        tokens = Path(self.worker.env["STREAMALERT_TOKENS_FILE"])
+        tokens = f"{self.prefix}.tokens"
         for n in range(self.args.flaps):
             workspace = f"{self.prefix}-ws{n}"
             principal = Principal(workspace_id=workspace, user_id="soak", name="Soak", role="owner")
-            flap = Flap(workspace, f"flap{n}", create_token(tokens, principal))
+            token, stored = new_token(principal, datetime.now(UTC))
+            await publish_token({"bootstrap_servers": self.broker.bootstrap}, tokens, stored, stored.token_id)
+            flap = Flap(workspace, f"flap{n}", token)
             flap.webhook = f"/services/T0SOAK/B0SOAK/{uuid.uuid4().hex}"
             await self.publish_window(producer, flap, "baseline", flap.baseline)
             body = {
@@ -578,7 +580,6 @@ def main() -> None:
         "STREAMALERT_PARTITIONS": str(args.partitions),
         "STREAMALERT_STORE": "rocksdb://",
         "STREAMALERT_DATA_DIR": str(folder / "data"),
-        "STREAMALERT_TOKENS_FILE": str(folder / "tokens.json"),
         "STREAMALERT_WEB_PORT": str(port),
         "STREAMALERT_WEB_BIND": "127.0.0.1",
         "STREAMALERT_EVALUATION_INTERVAL": "2",
