@@ -61,3 +61,11 @@ BENCH ?= all
 bench: install kafka-start
 	$(BIN)/pip install --quiet -r bench/requirements.txt
 	$(BIN)/python -m bench.run $(BENCH) $(BENCH_ARGS)
+
+## make soak: 30 minutes of mixed traffic with a broker restart and a worker kill, on a broker
+## of its own (MINUTES=3 for a quick one); exits non-zero on any loss. Not part of make test.
+MINUTES ?= 30
+.PHONY: soak
+soak: install
+	$(BIN)/pip install --quiet -r bench/requirements.txt
+	$(BIN)/python -m bench.soak --minutes $(MINUTES)

@@ -259,7 +259,9 @@ def main() -> None:
         say(f"in-app notifications: {inbox['unread']} unread")
         print(
             f"""
-Look around (the token belongs to Ada, owner of workspace '{WORKSPACE}'):
+Open the web UI at {api}/ and sign in with this API token (Ada, owner of workspace '{WORKSPACE}'):
+  {token}
+Or look around from the shell:
   export STREAMALERT_TOKEN={token} STREAMALERT_API_URL={api} STREAMALERT_TOPIC_PREFIX={run}
   curl -s -H "Authorization: Bearer $STREAMALERT_TOKEN" {api}/v1/workspaces/{WORKSPACE}/alerts
   curl -s -H "Authorization: Bearer $STREAMALERT_TOKEN" {api}/v1/workspaces/{WORKSPACE}/notifications

@@ -10,11 +10,13 @@ import subprocess
 import sys
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from http.cookies import SimpleCookie
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +24,7 @@ import orjson
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
-from streamalert.auth import Principal, new_token, publish_token
+from streamalert.auth import Principal, new_token, publish_token, token_id_of
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -42,6 +44,8 @@ class WorkerProcess:
     prefix: str = ""
     process: subprocess.Popen[bytes] | None = None
     port: int = field(default_factory=free_port)
+    module: str = "streamalert.cli"
+    """The module run with `python -m`; its command line ends with `worker`."""
 
     @property
     def url(self) -> str:
@@ -51,7 +55,7 @@ class WorkerProcess:
         env = os.environ | self.env | {"STREAMALERT_WEB_PORT": str(self.port)}
         log = self.log_path.open("ab")
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "streamalert.cli", "worker"],
+            [sys.executable, "-m", self.module, "worker"],
             env=env,
             stdout=log,
             stderr=subprocess.STDOUT,
@@ -108,6 +112,18 @@ def issue_token(env: dict[str, str], principal: Principal, expires_in: timedelta
             asyncio.run, publish_token({"bootstrap_servers": bootstrap}, topic, stored, stored.token_id)
         ).result()
     return token
+
+
+def revoke_token(env: dict[str, str], token: str) -> None:
+    """Revoke `token` as `streamalert tokens revoke` does."""
+    token_id = token_id_of(token)
+    assert token_id is not None
+    bootstrap = env["STREAMALERT_BROKER"].split("://", 1)[-1]
+    topic = f"{env['STREAMALERT_TOPIC_PREFIX']}.tokens"
+    with ThreadPoolExecutor(1) as pool:
+        pool.submit(
+            asyncio.run, publish_token({"bootstrap_servers": bootstrap}, topic, None, token_id)
+        ).result()
 
 
 def http_get(url: str) -> tuple[int, Any]:
@@ -250,3 +266,34 @@ def assert_matches_openapi(base_url: str, schema: str, body: Any) -> None:
     Draft202012Validator(
         {"$ref": f"#/components/schemas/{schema}", "components": document["components"]}
     ).validate(body)
+
+
+class NoRedirect(urllib.request.HTTPRedirectHandler):
+    def redirect_request(self, *args: Any, **kwargs: Any) -> None:
+        return None
+
+
+def raw(
+    method: str, url: str, cookie: str | None = None, data: bytes | None = None, **headers: str
+) -> tuple[int, dict[str, str], bytes]:
+    """One request, redirects not followed: (status, headers, body)."""
+    if cookie is not None:
+        headers["Cookie"] = f"streamalert_session={cookie}"
+    request = urllib.request.Request(url, data=data, method=method, headers=headers)
+    opener = urllib.request.build_opener(NoRedirect)
+    try:
+        with opener.open(request, timeout=10) as response:
+            return response.status, dict(response.headers), response.read()
+    except urllib.error.HTTPError as error:
+        return error.code, dict(error.headers), error.read()
+
+
+def sign_in_over_http(base_url: str, token: str, next_path: str = "/alerts/x") -> tuple[str, SimpleCookie]:
+    form = urllib.parse.urlencode({"token": token, "next": next_path}).encode()
+    status, headers, _ = raw(
+        "POST", f"{base_url}/sign-in", data=form, **{"Content-Type": "application/x-www-form-urlencoded"}
+    )
+    assert (status, headers["Location"]) == (303, next_path)
+    jar: SimpleCookie = SimpleCookie()
+    jar.load(headers["Set-Cookie"])
+    return jar["streamalert_session"].value, jar

@@ -21,6 +21,7 @@ from streamalert.kafka_config import client_options, faust_options
 from streamalert.notify.inbox import Inbox
 from streamalert.notify.log import DeliveryLog
 from streamalert.settings import Settings, get_settings
+from streamalert.supervision import AgentWatch
 from streamalert.topics import topic_name
 from streamalert.web.readiness import Readiness
 
@@ -51,6 +52,7 @@ class StreamAlert:
     delivery_log: DeliveryLog
     inbox: Inbox
     kafka: dict[str, Any]  # the options of every direct aiokafka client (kafka_config)
+    agent_watch: AgentWatch
     readiness: Readiness = field(default_factory=Readiness)  # /readyz: the API can answer
     # /readyz/partitions: this worker's partitions are assigned and their tables recovered. Kept
     # out of /readyz so that a rebalance does not take every worker's API out of service.
@@ -156,6 +158,7 @@ def build(settings: Settings | None = None) -> StreamAlert:
         delivery_log=DeliveryLog(kafka, topic_name(settings, "deliveries")),
         inbox=Inbox(kafka, topic_name(settings, "notifications")),
         kafka=kafka,
+        agent_watch=AgentWatch(app, settings.agent_stuck_after),
     )
 
     # Imported here so that each part registers against this app instance.
@@ -169,18 +172,21 @@ def build(settings: Settings | None = None) -> StreamAlert:
     register_evaluation(wiring)
     register_notifier(wiring)
     register_state_collector(wiring)
+    wiring.agent_watch.hook()
     wiring.readiness.add("configs_loaded", lambda: config_view.loaded)
     wiring.readiness.add("tokens_loaded", lambda: wiring.tokens.loaded)
     wiring.readiness.add("alert_states_loaded", lambda: state_view.loaded)
     wiring.readiness.add("deliveries_loaded", lambda: wiring.delivery_log.loaded)
     wiring.readiness.add("notifications_loaded", lambda: wiring.inbox.loaded)
     wiring.partitions.add("partitions_recovered", lambda: partitions_recovered(app))
+    wiring.readiness.add("agents_running", lambda: wiring.agent_watch.running)
     app.service(cast(type[ServiceT], config_view))
     app.service(cast(type[ServiceT], wiring.tokens))
     app.service(cast(type[ServiceT], state_view))
     app.service(cast(type[ServiceT], wiring.delivery_log))
     app.service(cast(type[ServiceT], wiring.inbox))
     app.service(cast(type[ServiceT], WebServer(wiring)))
+    app.service(cast(type[ServiceT], wiring.agent_watch))
     return wiring
 
 

@@ -108,6 +108,13 @@ class TokenStore(TopicView):
             return None
         return stored.principal()
 
+    def by_digest(self, token_digest: str, now: datetime | None = None) -> Principal | None:
+        """The holder of the token with this SHA-256 (a browser session names its token so)."""
+        stored = self._by_hash.get(token_digest)
+        if stored is None or stored.expired(now or datetime.now(UTC)):
+            return None
+        return stored.principal()
+
     def all(self) -> list[StoredToken]:
         return sorted(self._by_id.values(), key=lambda stored: (stored.created_at, stored.token_id))
 

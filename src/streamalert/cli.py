@@ -19,6 +19,7 @@ from streamalert.records.alerts import ALERT_KINDS
 from streamalert.settings import Settings, get_settings
 
 if TYPE_CHECKING:
+    from streamalert.app import StreamAlert
     from streamalert.client import ApiClient
 
 
@@ -67,18 +68,22 @@ def main() -> None:
 @main.command()
 def worker() -> None:
     """Run a worker: the Faust app and its HTTP API (settings from STREAMALERT_* variables)."""
-    import faust
-
     from streamalert.app import build
-    from streamalert.kafka_config import KafkaSetupError
-    from streamalert.logs import logging_config
-    from streamalert.topics import ensure_topics
 
     settings = _settings_or_exit()
+    prepare_worker(settings)
+    run_worker(build(settings))
+
+
+def prepare_worker(settings: Settings) -> None:
+    """The data directory and the topics exist before Faust subscribes, with the partitions and
+    policies of the catalogue. This is also the worker's first connection: a wrong address,
+    password or CA, or topics with the wrong partitions, end it here with one line rather than in
+    Faust's retry loops."""
+    from streamalert.kafka_config import KafkaSetupError
+    from streamalert.topics import ensure_topics
+
     settings.data_dir.mkdir(parents=True, exist_ok=True)
-    # Topics exist before Faust subscribes, with the partitions and policies of the catalogue.
-    # This is also the worker's first connection: a wrong address, password or CA, or topics
-    # with the wrong partitions, end it here with one line rather than in Faust's retry loops.
     loop = asyncio.new_event_loop()
     try:
         loop.run_until_complete(ensure_topics(settings))
@@ -87,7 +92,15 @@ def worker() -> None:
         sys.exit(1)
     finally:
         loop.close()
-    wiring = build(settings)
+
+
+def run_worker(wiring: StreamAlert) -> None:
+    """Run the built app in the foreground until it is stopped."""
+    import faust
+
+    from streamalert.logs import logging_config
+
+    settings = wiring.settings
 
     class Worker(faust.Worker):
         def on_setup_root_logger(self, logger: logging.Logger, level: int) -> None:

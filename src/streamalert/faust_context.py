@@ -5,7 +5,8 @@ partition, from the event the stream is currently processing (SPEC §8). A batch
 `take_events` spans partitions, so before writing the keys of partition p we make an
 event of partition p the current one (`attributed_to`). The metrics read the offset
 Faust last read per partition (`last_read_offset`). `HoleGuard` works around records Faust
-drops during a rebalance.
+drops during a rebalance. `on_agent_crash`, `agent_topics` and `committed_offset` let the
+agent watch (`streamalert.supervision`) see agents that crashed or stopped making progress.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from __future__ import annotations
 import logging
 import time
 import weakref
-from collections.abc import Iterator, Mapping
+from collections.abc import Awaitable, Callable, Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any
 
@@ -113,3 +114,45 @@ class HoleGuard:
             return records[0].offset if records else None
         finally:
             await consumer.stop()
+
+
+# --- agent supervision ----------------------------------------------------------------------
+
+AgentCrash = Callable[[str, BaseException], Awaitable[None]]
+
+
+def on_agent_crash(app: Any, names: set[str], callback: AgentCrash) -> None:
+    """Call `callback(agent name, exception)` whenever the body of one of the agents `names` raises.
+
+    Faust then logs "crashed" and its supervisor starts a new actor on the same stream, which in
+    practice never receives another event (issue 11): the crash must be visible instead.
+    Faust calls an agent's `_on_error` (the app's consumer error hook) from `_execute_actor`;
+    this chains onto it.
+    """
+    for name in names:
+        agent = app.agents[name]
+        previous = agent._on_error
+
+        async def chained(
+            agent_: Any, exc: BaseException, name: str = name, previous: Any = previous
+        ) -> None:
+            await callback(name, exc)
+            if previous is not None:
+                await previous(agent_, exc)
+
+        agent._on_error = chained
+
+
+def agent_topics(app: Any) -> dict[str, frozenset[str]]:
+    """Each agent's name and the topics it consumes."""
+    found: dict[str, frozenset[str]] = {}
+    for name, agent in app.agents.items():
+        channel = agent.channel
+        found[name] = frozenset(getattr(channel, "topics", ()) or ())
+    return found
+
+
+def committed_offset(consumer: ConsumerT, tp: TP) -> int | None:
+    """The next offset Faust will commit for `tp` (None before any commit or assignment)."""
+    offset: int | None = consumer._committed_offset.get(tp)  # type: ignore[attr-defined]
+    return offset

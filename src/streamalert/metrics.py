@@ -10,7 +10,7 @@ from collections import Counter as Tally
 from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
-from prometheus_client import CollectorRegistry, Counter, Histogram
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
@@ -68,6 +68,24 @@ DELIVERY_LATENCY = Histogram(
     "Seconds from an alert transition to its delivery, by channel type.",
     ["channel"],
     buckets=(0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60, 120, 300),
+    registry=REGISTRY,
+)
+
+AGENT_CRASHES = Counter(
+    "streamalert_agent_crashes_total",
+    "Times an agent's body raised; Faust does not resume a crashed agent, so one is enough to alarm.",
+    ["agent"],
+    registry=REGISTRY,
+)
+AGENT_UP = Gauge(
+    "streamalert_agent_up",
+    "1 while the agent runs and makes progress, 0 once it crashed or is stuck.",
+    ["agent"],
+    registry=REGISTRY,
+)
+DELIVERIES_UNRECORDED = Gauge(
+    "streamalert_deliveries_unrecorded",
+    "Deliveries given up on whose failure cannot be written to `deliveries` yet (Kafka unreachable).",
     registry=REGISTRY,
 )
 

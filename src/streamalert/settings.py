@@ -36,6 +36,10 @@ class Settings(BaseSettings):
         "http://127.0.0.1:6066", description="base URL of the API, for links in notifications"
     )
     evaluation_interval: float = Field(60.0, gt=0, description="seconds between evaluations")
+    session_secret: SecretStr | None = Field(
+        None,
+        description="key signing web UI sessions; set the same on every worker (unset: a key of this worker's own)",
+    )
     smtp_url: str = Field("smtp://127.0.0.1:25", description="smtp://[user:pass@]host:port or smtps://")
     email_from: str = Field("streamalert@localhost", description="sender address")
     pagerduty_url: str = Field("https://events.pagerduty.com", description="Events API base URL")
@@ -73,6 +77,18 @@ class Settings(BaseSettings):
     ssl_certfile: Path | None = Field(None, description="PEM client certificate, for mutual TLS")
     ssl_keyfile: Path | None = Field(None, description="PEM private key of the client certificate")
     ssl_check_hostname: bool = Field(True, description="check that broker certificates name the host")
+    # Robustness bounds (notifier, agent supervision), kept together at the end of the class.
+    notify_concurrency: int = Field(
+        32, ge=1, description="notification sends in progress at once, all channel types together"
+    )
+    notify_channel_concurrency: int = Field(
+        8, ge=1, description="notification sends in progress at once per channel type"
+    )
+    agent_stuck_after: float = Field(
+        120.0,
+        gt=0,
+        description="seconds an agent may leave records unprocessed without progress before it counts as stuck",
+    )
 
     @field_validator("webhook_allow", mode="before")
     @classmethod

@@ -10,7 +10,7 @@ import sys
 import time
 from pathlib import Path
 
-from tests.support import REPO
+from tests.support import REPO, raw, sign_in_over_http
 
 
 def test_the_demo_fires_every_alert_and_ctrl_c_stops_everything(kafka_bootstrap: str) -> None:
@@ -37,6 +37,12 @@ def test_the_demo_fires_every_alert_and_ctrl_c_stops_everything(kafka_bootstrap:
             assert len(re.findall(rf"\[sink:{channel}\] .*(FIRING|firing|trigger)", output)) == 5, channel
         run = re.search(r"STREAMALERT_TOPIC_PREFIX=(demo[0-9a-f]+)", output)
         assert run is not None
+        # The printed token signs in to the printed UI, which shows the alerting page.
+        ui = re.search(r"Open the web UI at (http://127\.0\.0\.1:\d+)/ .*\n\s+(sat_\S+)\n", output)
+        assert ui is not None, output[-3000:]
+        cookie, _ = sign_in_over_http(ui.group(1), ui.group(2), "/")
+        status, _, page = raw("GET", f"{ui.group(1)}/", cookie)
+        assert status == 200 and b"Create alert" in page
     finally:
         os.killpg(demo.pid, signal.SIGINT)  # what Ctrl-C in a terminal does
         rest, _ = demo.communicate(timeout=60)

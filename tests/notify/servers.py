@@ -54,6 +54,8 @@ class Reply:
 
 HANG = Reply(status=-1)
 """Accept the request and never answer (until the server stops)."""
+HOLD = Reply(status=-2)
+"""Accept the request and answer it as a success once `gate` is set."""
 
 
 @dataclass
@@ -78,6 +80,7 @@ class VendorServer:
         self.script: list[Reply] = list(script or [])
         self.received: list[Received] = []
         self._release = asyncio.Event()
+        self.gate = asyncio.Event()
         self._runner: web.AppRunner | None = None
         self.port = 0
 
@@ -113,6 +116,9 @@ class VendorServer:
         if reply is HANG:
             await self._release.wait()
             reply = Reply(503, "stopped")
+        elif reply is HOLD:
+            await self.gate.wait()
+            reply = self.success(body)
         return web.Response(
             status=reply.status, text=reply.body, headers=reply.headers, content_type=self.content_type
         )

@@ -23,6 +23,7 @@ from streamalert.counting.buckets import SubjectState, alert_subject_key
 from streamalert.evaluation.decide import evaluate
 from streamalert.evaluation.published import PartitionLog, PublishedIndex, adopt_published
 from streamalert.evaluation.render import render_alert_fired
+from streamalert.evaluation.series import hourly_points
 from streamalert.evaluation.state import AlertState, step
 from streamalert.metrics import EVALUATION_ERRORS, EVALUATIONS, TRANSITIONS
 from streamalert.records.alerts import AlertConfig
@@ -91,16 +92,18 @@ def register_evaluation(wiring: StreamAlert) -> None:
         previous = AlertState.from_bytes(stored) if stored is not None else None
         previous = adopt_published(previous, log_of_partition.latest.get(alert.id))
         state, transition = step(previous, alert, evaluate(alert, subject, now), now)
+        values, failed = hourly_points(alert.kind, subject, now)
+        state = state.model_copy(update={"series": values, "series_failed": failed})
         EVALUATIONS.labels(state.status).inc()
         if transition is not None:
             event = render_alert_fired(alert, transition)
-            if event.event_id not in log_of_partition.event_ids:
+            if not log_of_partition.holds(alert.id, event.incident, event.state):
                 value = orjson.dumps(event.model_dump(mode="json", by_alias=True))
                 # force: Faust would otherwise attach the send to the tick and publish it
                 # only once the tick is acked, after this wait: a deadlock.
                 sent = await topics.alert_fired.send(key=key, value=value, partition=partition, force=True)
                 await sent  # acknowledged before the state that records it is written
-                log_of_partition.add(alert.id, event.event_id, event.incident, event.state)
+                log_of_partition.add(alert.id, event.incident, event.state)
                 TRANSITIONS.labels(event.state).inc()
                 log.info(
                     "alert %s %s (incident %d): %s", alert.id, event.state, event.incident, event.summary

@@ -4,6 +4,13 @@ The events of the alerts evaluated by partition p go to partition p of `alert-fi
 When a worker takes over p (at start, or after a rebalance) it reads that partition once
 to the end; afterwards it adds each event it publishes. A replay after a crash then
 recomputes the same transition, with the same deterministic event id, and skips it.
+
+Only the latest event of each alert is kept (memory bounded by the alerts, not by the
+events). That is enough: an alert's transitions are ordered, (incident 1, firing) <
+(1, resolved) < (2, firing) < ..., `adopt_published` moves the state up to the latest
+published one, and `step` only ever produces the next position after the state. So a
+transition is already published exactly when its position is at or before the latest one
+(`PartitionLog.holds`), which is what a set of every event id answered before.
 """
 
 from __future__ import annotations
@@ -27,16 +34,26 @@ class LatestEvent:
     state: str
 
 
+def position(incident: int, state: str) -> tuple[int, bool]:
+    """Where a transition stands in its alert's sequence: a resolve comes after its firing."""
+    return (incident, state == "resolved")
+
+
 @dataclass
 class PartitionLog:
-    event_ids: set[str] = field(default_factory=set)
     latest: dict[str, LatestEvent] = field(default_factory=dict)
+    events_read: int = 0
 
-    def add(self, alert_id: str, event_id: str, incident: int, state: str) -> None:
-        self.event_ids.add(event_id)
+    def add(self, alert_id: str, incident: int, state: str) -> None:
+        self.events_read += 1
         known = self.latest.get(alert_id)
-        if known is None or (incident, state == "resolved") >= (known.incident, known.state == "resolved"):
+        if known is None or position(incident, state) >= position(known.incident, known.state):
             self.latest[alert_id] = LatestEvent(incident, state)
+
+    def holds(self, alert_id: str, incident: int, state: str) -> bool:
+        """True when the transition (incident, state) of the alert is already on `alert-fired`."""
+        known = self.latest.get(alert_id)
+        return known is not None and position(incident, state) <= position(known.incident, known.state)
 
 
 class PublishedIndex:
@@ -73,19 +90,20 @@ class PublishedIndex:
                 for record in (await consumer.getmany(tp, timeout_ms=500)).get(tp, []):
                     try:
                         event = orjson.loads(record.value)
-                        found.add(
-                            event["alert_id"],
-                            event["event_id"],
-                            int(event.get("incident", 1)),
-                            event["state"],
-                        )
+                        found.add(event["alert_id"], int(event.get("incident", 1)), event["state"])
                     except (orjson.JSONDecodeError, KeyError, TypeError, ValueError):
                         log.warning(
                             "%s[%d]@%d is not an alert-fired event", self.topic, partition, record.offset
                         )
         finally:
             await consumer.stop()
-        log.info("%s[%d]: %d events already published", self.topic, partition, len(found.event_ids))
+        log.info(
+            "%s[%d]: %d events already published, for %d alerts",
+            self.topic,
+            partition,
+            found.events_read,
+            len(found.latest),
+        )
         return found
 
 

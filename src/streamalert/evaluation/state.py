@@ -87,6 +87,10 @@ class AlertState(_Model):
     baseline_window: Window | None = None
     history: tuple[HistoryEntry, ...] = ()
     """Newest last, at most HISTORY_LIMIT."""
+    series: tuple[int | None, ...] = ()
+    """The 48 hourly values the last evaluation saw, from the baseline window's start (the chart)."""
+    series_failed: tuple[int, ...] = ()
+    """Failed outcomes of the same 48 hours (rate kinds only)."""
 
     def to_bytes(self) -> bytes:
         # A copy, as in SubjectState.to_bytes: orjson's own result holds ~8 KB in a memory store.

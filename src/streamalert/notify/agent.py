@@ -1,9 +1,14 @@
 """The notifier: delivers each alert-fired event to every channel of its alert.
 
 Each (event, channel) delivery runs as its own task, so a slow or failing endpoint never
-holds up another. An event is acknowledged only once all its deliveries are final; Faust
-commits offsets up to the first unacknowledged event, so after a crash the unfinished
-events come back, and the delivery log skips the channels already done.
+holds up another; sends in progress are bounded per channel type and in total
+(`STREAMALERT_NOTIFY_CHANNEL_CONCURRENCY`, `STREAMALERT_NOTIFY_CONCURRENCY`), and so are the
+events in progress, so a flood of events waits in Kafka, not in memory. An event is
+acknowledged only once all its deliveries are final; Faust commits offsets up to the first
+unacknowledged event, so after a crash the unfinished events come back, and the delivery log
+skips the channels already done. A delivery that raises is tried a few times, then recorded as
+failed (`pipeline.settle`). On a revoke, deliveries in progress get a deadline to finish
+before the partition moves, so the next owner finds them in the delivery log.
 """
 
 from __future__ import annotations
@@ -19,9 +24,11 @@ from faust.types import TP
 from pydantic import ValidationError
 
 from streamalert.faust_context import HoleGuard
-from streamalert.metrics import DELIVERIES, DELIVERY_ATTEMPTS, DELIVERY_LATENCY
+from streamalert.metrics import DELIVERIES, DELIVERIES_UNRECORDED, DELIVERY_ATTEMPTS, DELIVERY_LATENCY
 from streamalert.notify import integration_for, target_of
-from streamalert.notify.pipeline import deliver
+from streamalert.notify.base import utc_now
+from streamalert.notify.inbox import SWEEP_INTERVAL
+from streamalert.notify.pipeline import DEFAULT_POLICY, Limits, deliver, drain, longest_delivery, settle
 from streamalert.records.alerts import AlertConfig, Channel
 from streamalert.records.outputs import AlertFired, DeliveryAttempt
 from streamalert.topic_view import TopicView, ViewLagging
@@ -31,6 +38,11 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
+EVENTS_PER_SEND_SLOT = 4
+"""Events in progress at most, per slot of STREAMALERT_NOTIFY_CONCURRENCY."""
+REVOKE_DEADLINE = 10.0
+"""Seconds (at most half the session timeout) a revoke waits for deliveries in progress."""
+
 
 def register_notifier(wiring: StreamAlert) -> None:
     app, topics, settings = wiring.app, wiring.topics, wiring.settings
@@ -39,6 +51,18 @@ def register_notifier(wiring: StreamAlert) -> None:
     delivering: set[tuple[str, str, str]] = set()  # (event, channel type, target) being delivered now
     synced: set[int] = set()  # partitions whose earlier deliveries this worker has read
     holes = HoleGuard(app, wiring.kafka)
+    limits = Limits(settings.notify_concurrency, settings.notify_channel_concurrency)
+    events_in_progress = asyncio.Semaphore(EVENTS_PER_SEND_SLOT * settings.notify_concurrency)
+    unrecorded = 0  # deliveries given up on whose failure could not be written yet
+    revoke_deadline = min(REVOKE_DEADLINE, settings.session_timeout / 2)
+    # An event legitimately holds its offset for as long as its slowest delivery takes.
+    wiring.agent_watch.expect("streamalert.notify", longest_delivery(DEFAULT_POLICY) + 60.0)
+    wiring.readiness.add("deliveries_recordable", lambda: unrecorded == 0)
+
+    def stalled(now_stalled: bool) -> None:
+        nonlocal unrecorded
+        unrecorded += 1 if now_stalled else -1
+        DELIVERIES_UNRECORDED.set(unrecorded)
 
     @app.on_partitions_assigned.connect  # type: ignore[arg-type]  # mode types receivers loosely
     async def reset_holes(app_: object, assigned: set[TP], **_: object) -> None:
@@ -54,11 +78,34 @@ def register_notifier(wiring: StreamAlert) -> None:
         if deliveries.is_final(event.event_id, target) or key in delivering:
             return  # done before, or a redelivered copy of the event is already on it
         delivering.add(key)
-        try:
+        recorded = 0
+
+        async def record_counted(attempt: DeliveryAttempt) -> None:
+            nonlocal recorded
+            await record(attempt)
+            recorded = attempt.attempt
+
+        async def run() -> DeliveryAttempt:
             integration = integration_for(
                 channel, settings, append=inbox.append, public_url=settings.public_url
             )
-            final = await deliver(integration, event, target, record=record)
+            return await deliver(integration, event, target, record=record_counted, limits=limits)
+
+        async def give_up(reason: str) -> DeliveryAttempt:
+            failed = DeliveryAttempt(
+                event_id=event.event_id,
+                alert_id=event.alert_id,
+                channel=target,
+                attempt=recorded + 1,
+                outcome="failed",
+                error=reason,
+                at=utc_now(),
+            )
+            await record(failed)
+            return failed
+
+        try:
+            final = await settle(run, give_up, what=f"{event.event_id} to {target.type}", stalled=stalled)
         finally:
             delivering.discard(key)
         DELIVERIES.labels(target.type, final.outcome).inc()
@@ -80,26 +127,37 @@ def register_notifier(wiring: StreamAlert) -> None:
         )
 
     async def handle(stream: StreamT[bytes], message: EventT, event: AlertFired, alert: AlertConfig) -> None:
-        pause = 1.0
-        while True:
-            try:
-                await asyncio.gather(*(deliver_to(event, channel) for channel in alert.channels))
-                break
-            except Exception:
-                # e.g. the delivery log could not be written: try again (what is final is skipped).
-                log.exception("delivering %s failed; retrying in %.0f s", event.event_id, pause)
-                await asyncio.sleep(pause)
-                pause = min(pause * 2, 60.0)
+        # settle() never raises: each delivery ends recorded, delivered or failed.
+        await asyncio.gather(*(deliver_to(event, channel) for channel in alert.channels))
         await stream.ack(message)
 
     @app.on_partitions_revoked.connect  # type: ignore[arg-type]  # mode types receivers loosely
-    async def stop_revoked(app_: object, revoked: set[TP], **_: object) -> None:
-        # The new owner redelivers what is unfinished; racing it would deliver twice.
+    async def finish_revoked(app_: object, revoked: set[TP], **_: object) -> None:
+        # Deliveries in progress finish and are recorded before the partition moves, so the new
+        # owner's delivery log skips them; only those still running at the deadline are
+        # cancelled, and the new owner makes their remaining attempts.
+        tasks: set[asyncio.Task[None]] = set()
         for tp in revoked:
             if tp.topic == topics.alert_fired.get_topic_name():
                 synced.discard(tp.partition)
-                for task in in_flight.pop(tp.partition, set()):
-                    task.cancel()
+                tasks |= in_flight.pop(tp.partition, set())
+        if tasks:
+            log.info("revoke: waiting up to %.0f s for %d delivery task(s)", revoke_deadline, len(tasks))
+        cancelled = await drain(tasks, revoke_deadline)
+        if tasks:
+            log.info(
+                "revoke: %d delivery task(s) finished, %d cancelled after %.0f s",
+                len(tasks) - cancelled,
+                cancelled,
+                revoke_deadline,
+            )
+
+    @app.timer(SWEEP_INTERVAL, on_leader=True, name="streamalert.inbox_sweep")
+    async def sweep_inbox() -> None:
+        # Workspaces that get no new notification still lose their old ones.
+        removed = await inbox.sweep(utc_now())
+        if removed:
+            log.info("removed %d in-app notifications past their retention", removed)
 
     @app.agent(topics.alert_fired, name="streamalert.notify")
     async def notify(stream: StreamT[bytes]) -> AsyncIterator[None]:
@@ -125,6 +183,17 @@ def register_notifier(wiring: StreamAlert) -> None:
                 # Taken over from another worker: see everything it recorded before delivering.
                 await _until_synced(deliveries)
                 synced.add(partition)
+            if deliveries.forgets(event.occurred_at, utc_now()):
+                # Its delivery records may be gone: sending now could repeat a delivery.
+                log.warning(
+                    "event %s of alert %s occurred at %s, before what the delivery log remembers; "
+                    "not delivered",
+                    event.event_id,
+                    event.alert_id,
+                    event.occurred_at.isoformat(),
+                )
+                await manual.ack(message)
+                continue
             alert = configs.get(event.alert_id)
             if alert is None:
                 await _until_synced(configs)  # created on another worker a moment ago?
@@ -137,7 +206,9 @@ def register_notifier(wiring: StreamAlert) -> None:
                 )
                 await manual.ack(message)
                 continue
+            await events_in_progress.acquire()
             task = asyncio.ensure_future(handle(manual, message, event, alert))
+            task.add_done_callback(lambda _: events_in_progress.release())
             in_flight[partition].add(task)
             task.add_done_callback(in_flight[partition].discard)
             yield None

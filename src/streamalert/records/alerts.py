@@ -104,7 +104,7 @@ def check_email_address(value: str) -> str:
         raise ValueError("must not contain line breaks")
     local, at, domain = value.rpartition("@")
     if not at or not domain:
-        raise ValueError("must be an address like name@example.com")
+        raise ValueError("is not a valid email address: it needs a name, an @-sign and a domain")
     if len(local.encode()) > 64:
         raise ValueError("is not a valid email address: the part before the @-sign is longer than 64 bytes")
     try:

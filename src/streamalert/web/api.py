@@ -12,6 +12,7 @@ from aiohttp import web
 from streamalert.alerts.editing import AlertCreate, new_alert, parse_request, patched_alert
 from streamalert.alerts.responses import alert_body, alert_row, history_body
 from streamalert.auth import Principal, TokenStore
+from streamalert.evaluation.series import series_of
 from streamalert.notify import integration_for, target_of
 from streamalert.notify.pipeline import RetryPolicy, deliver
 from streamalert.notify.sample import sample_event
@@ -39,6 +40,7 @@ def add_routes(application: web.Application) -> None:
     application.router.add_delete(alerts + "/{id}", delete_alert)
     application.router.add_get(alerts + "/{id}/history", alert_history)
     application.router.add_post(alerts + "/{id}/test", test_alert)
+    application.router.add_get(alerts + "/{id}/series", alert_series)
     application.router.add_get("/v1/workspaces/{ws}/notifications", list_notifications)
     application.router.add_post("/v1/workspaces/{ws}/notifications/{nid}/read", read_notification)
 
@@ -47,6 +49,8 @@ def auth_middleware(tokens: TokenStore) -> web.middleware:  # type: ignore[valid
     @web.middleware
     async def authenticate(request: web.Request, handler: Handler) -> web.StreamResponse:
         if not request.path.startswith("/v1/"):
+            return await handler(request)
+        if PRINCIPAL in request:  # a browser session (web/ui/middleware.py) already named the caller
             return await handler(request)
         header = request.headers.get("Authorization", "")
         scheme, _, token = header.partition(" ")
@@ -140,6 +144,14 @@ async def alert_history(request: web.Request) -> web.Response:
     await wiring.delivery_log.sync()
     body = history_body(alert, wiring.state_view.get(alert.id), wiring.delivery_log.for_alert(alert.id))
     return json_response(body)
+
+
+async def alert_series(request: web.Request) -> web.Response:
+    """The hourly points the last evaluation compared: from this worker's view of every state."""
+    wiring = _wiring(request)
+    alert = await _find(request)
+    await wiring.state_view.sync()
+    return json_response(series_of(alert, wiring.state_view.get(alert.id)).model_dump(mode="json"))
 
 
 # A test send answers within the request: one quick retry at most.

@@ -12,6 +12,7 @@ from streamalert import __version__
 from streamalert.alerts.editing import AlertCreate, AlertPatch
 from streamalert.alerts.responses import AlertOut, AlertRow
 from streamalert.auth import Principal
+from streamalert.evaluation.series import Series
 from streamalert.records.outputs import DeliveryAttempt, MaskedTarget
 
 
@@ -118,6 +119,7 @@ def openapi_document() -> dict[str, Any]:
         (Principal, "serialization"),
         (History, "serialization"),
         (TestResults, "serialization"),
+        (Series, "serialization"),
         (Notification, "serialization"),
         (NotificationList, "serialization"),
         (Error, "serialization"),
@@ -133,10 +135,18 @@ def openapi_document() -> dict[str, Any]:
     return {
         "openapi": "3.1.0",
         "info": {"title": "streamalert", "version": __version__},
-        "security": [{"bearer": []}],
+        "security": [{"bearer": []}, {"session": []}],
         "components": {
             "schemas": _retarget(schemas),
-            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
+            "securitySchemes": {
+                "bearer": {"type": "http", "scheme": "bearer"},
+                "session": {
+                    "type": "apiKey",
+                    "in": "cookie",
+                    "name": "streamalert_session",
+                    "description": "the web UI's session (docs/ui.md); writes also need X-CSRF-Token",
+                },
+            },
         },
         "paths": {
             "/v1/me": {
@@ -191,6 +201,16 @@ def openapi_document() -> dict[str, Any]:
                 "get": {
                     "summary": "current state, status changes and delivery attempts, newest first",
                     "responses": {"200": _json("History", "the alert's history"), **ERRORS},
+                },
+            },
+            "/v1/workspaces/{ws}/alerts/{id}/series": {
+                "parameters": [ws, alert_id],
+                "get": {
+                    "summary": "the 48 hourly points the last evaluation compared (baseline, then current)",
+                    "responses": {
+                        "200": _json("Series", "the points, empty before any evaluation"),
+                        **ERRORS,
+                    },
                 },
             },
             "/v1/workspaces/{ws}/alerts/{id}/test": {

@@ -21,6 +21,7 @@ from streamalert.web.api import WIRING, add_routes, auth_middleware
 from streamalert.web.errors import error_middleware
 from streamalert.web.openapi import openapi_document
 from streamalert.web.responses import json_response
+from streamalert.web.ui import add_ui_routes, session_middleware
 
 if TYPE_CHECKING:
     from streamalert.app import StreamAlert
@@ -29,7 +30,9 @@ log = logging.getLogger(__name__)
 
 
 def create_web_app(wiring: StreamAlert) -> web.Application:
-    application = web.Application(middlewares=[error_middleware, auth_middleware(wiring.tokens)])
+    application = web.Application(
+        middlewares=[error_middleware, session_middleware, auth_middleware(wiring.tokens)]
+    )
     application[WIRING] = wiring
     application.router.add_get("/healthz", healthz)
     application.router.add_get("/readyz", readyz)
@@ -37,6 +40,7 @@ def create_web_app(wiring: StreamAlert) -> web.Application:
     application.router.add_get("/openapi.json", openapi)
     application.router.add_get("/metrics", metrics)
     add_routes(application)
+    add_ui_routes(application, wiring.settings, wiring.tokens)
     return application
 
 
