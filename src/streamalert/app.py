@@ -101,10 +101,27 @@ def raw_topic(app: faust.App, name: str, settings: Settings, **options: Any) -> 
     )
 
 
+def store_options(name: str, settings: Settings) -> dict[str, Any]:
+    """RocksDB tables share one memory budget (streamalert.rocksdb_memory); memory:// needs nothing."""
+    if not settings.store.startswith("rocksdb:"):
+        return {}
+    from streamalert.rocksdb_memory import STORE_SCHEME, table_options
+
+    # The path names the table's files, as Faust's own `rocksdb:<table>` does.
+    return {"store": f"{STORE_SCHEME}:{name}", "options": table_options(settings.rocksdb_memory_mb)}
+
+
 def raw_table(app: faust.App, name: str, settings: Settings) -> faust.Table:
     """A table of bytes keys and bytes values: records are encoded by streamalert, not Faust."""
     table = cast(
-        faust.Table, app.Table(name, key_type=bytes, value_type=bytes, partitions=settings.partitions)
+        faust.Table,
+        app.Table(
+            name,
+            key_type=bytes,
+            value_type=bytes,
+            partitions=settings.partitions,
+            **store_options(name, settings),
+        ),
     )
     # Faust picks "json" for any value type but its own models, whatever the schema says; the
     # store is created lazily, so setting the codecs here covers the store and the changelog.

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from streamalert import __version__
+from streamalert.cli_format import CliError, ExitCode, as_json, output_option
 from streamalert.records.alerts import ALERT_KINDS
 from streamalert.settings import Settings, get_settings
 
@@ -22,7 +23,43 @@ if TYPE_CHECKING:
     from streamalert.client import ApiClient
 
 
-@click.group()
+def user_problem(error: Exception) -> CliError | None:
+    """The one-line error for a mistake of the user's that surfaced as an exception, if it is one."""
+    from pydantic import ValidationError
+
+    from streamalert.cli_format import mask_url
+    from streamalert.settings import describe_settings_error
+
+    if isinstance(error, ValidationError) and error.title == Settings.__name__:
+        problems = "; ".join(describe_settings_error(error).splitlines())
+        return CliError(f"invalid setting {problems}", ExitCode.USAGE)
+    if type(error).__module__.startswith("aiokafka"):
+        from aiokafka.errors import KafkaConnectionError
+
+        # Commands check the connection first (kafka_config.check_connection); this is the
+        # fallback for a broker lost later.
+        if isinstance(error, KafkaConnectionError):
+            broker = mask_url(get_settings().broker)
+            return CliError(f"cannot reach Kafka at {broker} (STREAMALERT_BROKER): {error}", ExitCode.ERROR)
+    return None
+
+
+class StreamAlertCli(click.Group):
+    """Settings errors and an unreachable broker end any command with one line, not a traceback."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except (click.ClickException, click.exceptions.Exit, click.Abort):
+            raise
+        except Exception as error:
+            problem = user_problem(error)
+            if problem is None:
+                raise
+            raise problem from None
+
+
+@click.group(cls=StreamAlertCli)
 @click.version_option(__version__, prog_name="streamalert")
 def main() -> None:
     """Watch data pipelines through Kafka and alert when traffic fluctuates."""
@@ -122,11 +159,16 @@ def topics_create() -> None:
 
 
 @topics.command("list")
-def topics_list() -> None:
+@output_option
+def topics_list(output: str) -> None:
     """Print the topic catalogue: name, key and purpose."""
     from streamalert.topics import catalogue
 
-    for spec in catalogue(get_settings()):
+    specs = catalogue(get_settings())
+    if output == "json":
+        click.echo(as_json([{"name": s.name, "key": s.key, "description": s.description} for s in specs]))
+        return
+    for spec in specs:
         click.echo(f"{spec.name:40} key={spec.key:40} {spec.description}")
 
 
@@ -234,10 +276,19 @@ def _stored_tokens() -> list[Any]:
 
 @tokens.command("list")
 @click.option("--workspace", help="only this workspace's tokens")
-def tokens_list(workspace: str | None) -> None:
+@output_option
+def tokens_list(workspace: str | None, output: str) -> None:
     """Print the tokens (their ids, never the tokens themselves)."""
     now = datetime.now(UTC)
     rows = [stored for stored in _stored_tokens() if workspace in (None, stored.workspace_id)]
+    if output == "json":
+        # Not even the hash: scripts need who a token is for and whether it still works.
+        listed = [
+            stored.model_dump(mode="json", exclude={"sha256"}) | {"expired": stored.expired(now)}
+            for stored in rows
+        ]
+        click.echo(as_json(listed))
+        return
     click.echo(f"{'ID':10} {'WORKSPACE':20} {'USER':20} {'ROLE':7} {'CREATED':20} EXPIRES")
     for stored in rows:
         expires = "never" if stored.expires_at is None else stored.expires_at.strftime("%Y-%m-%d %H:%M")
@@ -264,11 +315,20 @@ def tokens_revoke(token_id: str) -> None:
     click.echo(f"revoked {token_id}")
 
 
+def _path_segment(ctx: click.Context, param: click.Parameter, value: str) -> str:
+    """An id as one URL path segment: `a b` or `x/y` is looked up (and not found), not a broken URL."""
+    from urllib.parse import quote
+
+    return quote(value, safe="")
+
+
 def _client(url: str | None, token: str | None) -> ApiClient:
     from streamalert.client import ApiClient
 
     if not token:
         raise click.UsageError("no token: pass --token or set STREAMALERT_TOKEN")
+    if url is not None and not url.startswith(("http://", "https://")):
+        raise click.BadParameter("must start with http:// or https://", param_hint="--url")
     return ApiClient(url or f"http://127.0.0.1:{get_settings().web_port}", token)
 
 
@@ -291,13 +351,68 @@ def alerts() -> None:
 
 @alerts.command("list")
 @with_api
-def alerts_list(url: str | None, token: str | None) -> None:
+@output_option
+def alerts_list(url: str | None, token: str | None, output: str) -> None:
     """Print the alerting table."""
     from streamalert.cli_format import alert_table
 
     client = _client(url, token)
     rows = _call(lambda: client.request("GET", f"/v1/workspaces/{client.workspace()}/alerts"))["alerts"]
-    click.echo(alert_table(rows))
+    click.echo(as_json(rows) if output == "json" else alert_table(rows))
+
+
+@alerts.command("get")
+@with_api
+@output_option
+@click.argument("alert_id", callback=_path_segment)
+def alerts_get(url: str | None, token: str | None, output: str, alert_id: str) -> None:
+    """Print one alert (secrets masked)."""
+    from streamalert.cli_format import alert_detail
+
+    client = _client(url, token)
+    alert = _call(lambda: client.request("GET", f"/v1/workspaces/{client.workspace()}/alerts/{alert_id}"))
+    click.echo(as_json(alert) if output == "json" else alert_detail(alert))
+
+
+@alerts.command("history")
+@with_api
+@output_option
+@click.argument("alert_id", callback=_path_segment)
+def alerts_history(url: str | None, token: str | None, output: str, alert_id: str) -> None:
+    """Print an alert's state, its status changes and its delivery attempts, newest first."""
+    from streamalert.cli_format import history_view
+
+    client = _client(url, token)
+    history = _call(
+        lambda: client.request("GET", f"/v1/workspaces/{client.workspace()}/alerts/{alert_id}/history")
+    )
+    click.echo(as_json(history) if output == "json" else history_view(history))
+
+
+def _set_enabled(url: str | None, token: str | None, alert_id: str, enabled: bool) -> None:
+    client = _client(url, token)
+    _call(
+        lambda: client.request(
+            "PATCH", f"/v1/workspaces/{client.workspace()}/alerts/{alert_id}", {"enabled": enabled}
+        )
+    )
+    click.echo(f"{'enabled' if enabled else 'disabled'} {alert_id}")
+
+
+@alerts.command("enable")
+@with_api
+@click.argument("alert_id", callback=_path_segment)
+def alerts_enable(url: str | None, token: str | None, alert_id: str) -> None:
+    """Enable an alert: it is evaluated again from the next tick."""
+    _set_enabled(url, token, alert_id, True)
+
+
+@alerts.command("disable")
+@with_api
+@click.argument("alert_id", callback=_path_segment)
+def alerts_disable(url: str | None, token: str | None, alert_id: str) -> None:
+    """Disable an alert: it is no longer evaluated and keeps its last state."""
+    _set_enabled(url, token, alert_id, False)
 
 
 @alerts.command("create")
@@ -321,12 +436,10 @@ def alerts_create(
     url: str | None, token: str | None, body_file: Any, channels: tuple[str, ...], **fields: Any
 ) -> None:
     """Create an alert and print it (secrets masked)."""
-    import orjson
-
-    from streamalert.cli_format import parse_channel
+    from streamalert.cli_format import json_argument, parse_channel
 
     if body_file is not None:
-        body = orjson.loads(body_file.read())
+        body = json_argument(body_file.read(), "--file")
     else:
         disabled = fields.pop("disabled")
         body = {key: value for key, value in fields.items() if value is not None}
@@ -334,12 +447,12 @@ def alerts_create(
         body["channels"] = [parse_channel(spec) for spec in channels]
     client = _client(url, token)
     created = _call(lambda: client.request("POST", f"/v1/workspaces/{client.workspace()}/alerts", body))
-    click.echo(orjson.dumps(created, option=orjson.OPT_INDENT_2).decode())
+    click.echo(as_json(created))
 
 
 @alerts.command("delete")
 @with_api
-@click.argument("alert_id")
+@click.argument("alert_id", callback=_path_segment)
 def alerts_delete(url: str | None, token: str | None, alert_id: str) -> None:
     """Delete an alert (its creator or a workspace owner)."""
     client = _client(url, token)
@@ -349,29 +462,68 @@ def alerts_delete(url: str | None, token: str | None, alert_id: str) -> None:
 
 @alerts.command("test")
 @with_api
-@click.argument("alert_id")
-def alerts_test(url: str | None, token: str | None, alert_id: str) -> None:
+@output_option
+@click.argument("alert_id", callback=_path_segment)
+def alerts_test(url: str | None, token: str | None, output: str, alert_id: str) -> None:
     """Send a test notification to every channel of an alert and print each outcome."""
+    from streamalert.cli_format import channel_results_table
+
     client = _client(url, token)
-    path = f"/v1/workspaces/{client.workspace()}/alerts/{alert_id}/test"
-    results = _call(lambda: client.request("POST", path))["results"]
-    for result in results:
-        channel = result["channel"]
-        detail = f" ({result['error']})" if result.get("error") else ""
-        click.echo(f"{channel['type']:15} {channel['target']:50} {result['outcome']}{detail}")
-    if any(result["outcome"] != "delivered" for result in results):
-        raise SystemExit(1)
+    results = _call(
+        lambda: client.request("POST", f"/v1/workspaces/{client.workspace()}/alerts/{alert_id}/test")
+    )["results"]
+    click.echo(as_json(results) if output == "json" else channel_results_table(results))
+    failed = sum(1 for result in results if result["outcome"] != "delivered")
+    if failed:
+        raise CliError(f"{failed} of {len(results)} channels failed", ExitCode.CHANNEL_FAILED)
+
+
+@main.group()
+def notifications() -> None:
+    """The workspace's in-app notifications (the bell)."""
+
+
+@notifications.command("list")
+@with_api
+@output_option
+def notifications_list(url: str | None, token: str | None, output: str) -> None:
+    """Print the in-app notifications, newest first, and how many are unread."""
+    from streamalert.cli_format import notification_table
+
+    client = _client(url, token)
+    body = _call(lambda: client.request("GET", f"/v1/workspaces/{client.workspace()}/notifications"))
+    click.echo(as_json(body) if output == "json" else notification_table(body))
 
 
 def _call(action: Callable[[], Any]) -> Any:
-    from streamalert.client import ApiFailure
+    from streamalert.client import ApiFailure, ApiUnreachable
 
     try:
         return action()
     except ApiFailure as failure:
-        raise click.ClickException(str(failure)) from None
-    except OSError as error:
-        raise click.ClickException(f"cannot reach the API: {error}") from None
+        code = ExitCode.REFUSED if 400 <= failure.status < 500 else ExitCode.ERROR
+        raise CliError(str(failure), code) from None
+    except ApiUnreachable as error:
+        raise CliError(str(error), ExitCode.UNREACHABLE) from None
+
+
+@main.command("config")
+@output_option
+def config(output: str) -> None:
+    """Print the effective settings and where each came from; secrets are masked."""
+    import os
+
+    from streamalert.cli_format import effective_settings, settings_table
+    from streamalert.settings import Settings
+
+    env_file = Settings.model_config.get("env_file")
+    dotenv: dict[str, str | None] = {}
+    if isinstance(env_file, str | Path) and Path(env_file).is_file():
+        from dotenv import dotenv_values
+
+        dotenv = dotenv_values(env_file)
+    rows = effective_settings(get_settings(), os.environ, dotenv)
+    click.echo(as_json([row.model_dump() for row in rows]) if output == "json" else settings_table(rows))
 
 
 @main.command()

@@ -20,6 +20,13 @@ class ApiFailure(Exception):
         self.status = status
 
 
+class ApiUnreachable(Exception):
+    """No answer from the API: refused connection, unknown host, timeout, or not an API at all."""
+
+    def __init__(self, base_url: str, reason: str) -> None:
+        super().__init__(f"cannot reach the API at {base_url}: {reason}")
+
+
 @dataclass
 class ApiClient:
     base_url: str
@@ -37,7 +44,6 @@ class ApiClient:
         try:
             with urllib.request.urlopen(request, timeout=self.timeout) as response:
                 raw = response.read()
-                return orjson.loads(raw) if raw else None
         except urllib.error.HTTPError as error:
             raw = error.read()
             try:
@@ -45,6 +51,16 @@ class ApiClient:
             except orjson.JSONDecodeError:
                 parsed = None
             raise ApiFailure(error.code, parsed) from None
+        except urllib.error.URLError as error:
+            raise ApiUnreachable(self.base_url, str(error.reason)) from None
+        except OSError as error:  # timeouts and resets after connecting
+            raise ApiUnreachable(self.base_url, str(error) or type(error).__name__) from None
+        try:
+            return orjson.loads(raw) if raw else None
+        except orjson.JSONDecodeError:
+            raise ApiUnreachable(
+                self.base_url, "the answer is not JSON: is this a streamalert API?"
+            ) from None
 
     def workspace(self) -> str:
         workspace: str = self.request("GET", "/v1/me")["workspace_id"]

@@ -24,6 +24,11 @@ class Settings(BaseSettings):
     topic_prefix: str = Field("streamalert", description="prefix of every streamalert topic")
     partitions: int = Field(8, ge=1, description="partitions of new topics")
     store: str = Field("rocksdb://", description="table store: memory:// or rocksdb://")
+    rocksdb_memory_mb: int = Field(
+        256,
+        ge=16,
+        description="MiB for all RocksDB tables of a worker: one shared block cache, write buffers charged to it",
+    )
     data_dir: Path = Field(Path(".local/data"), description="worker state directory")
     web_port: int = Field(6066, ge=1, le=65535, description="HTTP port of the API")
     web_bind: str = Field("0.0.0.0", description="address the HTTP server listens on")

@@ -19,6 +19,7 @@ import orjson
 import pytest
 
 from streamalert.auth import Principal
+from streamalert.cli_format import ExitCode
 from tests.conftest import worker_env
 from tests.integration.vendors import Vendors
 from tests.notify.servers import HANG, Reply, routing_key, webhook_path
@@ -279,7 +280,7 @@ async def test_test_send_reports_each_channel(
         text=True,
         timeout=60,
     )
-    assert cli.returncode == 1  # one channel failed
+    assert cli.returncode == ExitCode.CHANNEL_FAILED
     assert "delivered" in cli.stdout and "failed (" in cli.stdout
 
 
