@@ -28,3 +28,12 @@ def test_the_store_sees_tokens_created_after_it_loaded(tmp_path: Path) -> None:
     second = create_token(path, bob)
     assert store.authenticate(second) == bob
     assert store.authenticate(first) == ALICE
+
+
+def test_a_token_that_is_not_printable_ascii_is_simply_unknown(tmp_path: Path) -> None:
+    path = tmp_path / "tokens.json"
+    token = create_token(path, ALICE)
+    store = TokenStore(path)
+    # aiohttp hands undecodable header bytes over as surrogates: "\udcff" for 0xFF.
+    for bad in (token + "\udcff", "sat_\udcff", token + "\n", "sat_é", "\x00"):
+        assert store.authenticate(bad) is None

@@ -75,6 +75,10 @@ class TokenStore:
         self._by_hash: dict[str, Principal] = {}
 
     def authenticate(self, token: str) -> Principal | None:
+        # Tokens are printable ASCII; a header that is not (aiohttp keeps undecodable bytes as
+        # surrogates) cannot be one, and must not reach `digest`, which cannot encode it.
+        if not (token.isascii() and token.isprintable()):
+            return None
         self._refresh()
         wanted = digest(token)
         for known, principal in self._by_hash.items():
