@@ -84,6 +84,7 @@ async def create_alert(request: web.Request) -> web.Response:
     creator = Creator(user_id=principal.user_id, name=principal.name)
     alert = new_alert(payload, principal.workspace_id, creator, datetime.now(UTC))
     stored = await wiring.config_view.put(alert)
+    log.info("alert %s created by %s: %s", stored.id, principal.user_id, stored.name)
     return json_response(alert_body(stored), status=201)
 
 
@@ -118,6 +119,13 @@ async def patch_alert(request: web.Request) -> web.Response:
         current, await json_body(request), wiring.settings.webhook_allow, datetime.now(UTC)
     )
     stored = await wiring.config_view.put(updated)
+    log.info(
+        "alert %s edited by %s (version %d): %s",
+        stored.id,
+        _principal(request).user_id,
+        stored.version,
+        stored.name,
+    )
     return json_response(alert_body(stored))
 
 
@@ -127,6 +135,7 @@ async def delete_alert(request: web.Request) -> web.Response:
     if principal.role != "owner" and alert.created_by.user_id != principal.user_id:
         raise ApiError(403, "forbidden", "only the alert's creator or a workspace owner can delete it")
     await wiring.config_view.delete(alert.id)
+    log.info("alert %s deleted by %s", alert.id, principal.user_id)
     return web.Response(status=204)
 
 
