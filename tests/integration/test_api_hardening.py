@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
+import asyncio
 import http.client
 import statistics
+import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
 
 import orjson
 
+from tests.conftest import worker_env
 from tests.integration.test_alerts_api import source_alert, user
-from tests.support import WorkerProcess, consume
+from tests.support import ApiUser, WorkerProcess, consume
 
 # Two Slack webhooks whose masks are identical: same host, same last four characters.
 URL_ONE = "https://hooks.slack.com/services/T0001/B0001/FirstChannelSecretSAME"
@@ -165,3 +171,67 @@ def test_an_idle_read_answers_in_milliseconds(module_worker: WorkerProcess, uniq
     # The views' long poll is 0.5 s; an idle read must not wait for it.
     assert statistics.median(timings["alert"]) < 0.15, timings
     assert statistics.median(timings["history"]) < 0.15, timings
+
+
+async def test_compare_and_set_holds_across_workers(
+    module_worker: WorkerProcess, kafka_bootstrap: str, tmp_path: Path, unique: str
+) -> None:
+    second = WorkerProcess(
+        worker_env(kafka_bootstrap, module_worker.prefix, tmp_path)
+        | {"STREAMALERT_TOKENS_FILE": module_worker.env["STREAMALERT_TOKENS_FILE"]},
+        tmp_path / "second.log",
+        module_worker.prefix,
+    ).start()
+    try:
+        on_first = user(module_worker, unique, "alice")
+        on_second = ApiUser(second.url, on_first.token, unique)
+        created = on_first.create(source_alert())
+        path = f"/v1/workspaces/{{ws}}/alerts/{created['id']}"
+        barrier = threading.Barrier(2)
+
+        def patch(api: ApiUser, body: dict[str, object]) -> tuple[int, Any]:
+            barrier.wait()
+            return api.call("PATCH", path, body)
+
+        winners = []
+        with ThreadPoolExecutor(2) as pool:
+            for version in range(1, 16):
+                answers = list(
+                    pool.map(
+                        patch,
+                        [on_first, on_second],
+                        [
+                            {"threshold_pct": 100 + version, "version": version},
+                            {"threshold_pct": 200 + version, "version": version},
+                        ],
+                    )
+                )
+                statuses = sorted(status for status, _ in answers)
+                assert statuses == [200, 409], (version, answers)
+                winner = next(body for status, body in answers if status == 200)
+                assert winner["version"] == version + 1
+                # Both workers hold the winner, whoever wrote it.
+                assert on_first.call("GET", path) == (200, winner)
+                assert on_second.call("GET", path) == (200, winner)
+                winners.append(winner)
+            # Without a version both edits apply, one after the other.
+            answers = list(pool.map(patch, [on_first, on_second], [{"enabled": False}, {"name": "raced"}]))
+            assert [status for status, _ in answers] == [200, 200], answers
+            final = on_first.call("GET", path)[1]
+            assert (final["enabled"], final["name"], final["version"]) == (False, "raced", 18)
+            assert on_second.call("GET", path) == (200, final)
+
+        # The latest record of the alert is the accepted one, so compaction keeps the winner
+        # and a worker rebuilding from an empty disk reaches the same state.
+        topic = f"{module_worker.prefix}.alert-configs"
+        records = await consume(
+            kafka_bootstrap,
+            topic,
+            lambda found: any(r.key == created["id"].encode() and b'"version":18' in r.value for r in found),
+        )
+        await asyncio.sleep(1.0)  # a re-publish after the last race, if any, has landed
+        ours = await consume(kafka_bootstrap, topic, lambda found: len(found) >= len(records))
+        latest = [orjson.loads(r.value) for r in ours if r.key == created["id"].encode()][-1]
+        assert latest == final
+    finally:
+        second.stop()

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 
 from aiohttp import web
 
-from streamalert.alerts.editing import AlertCreate, new_alert, parse_request, patched_alert
+from streamalert.alerts.editing import AlertCreate, VersionConflict, new_alert, parse_request, patched_alert
 from streamalert.alerts.responses import alert_body, alert_row, history_body
 from streamalert.auth import Principal, TokenStore
 from streamalert.notify import integration_for, target_of
@@ -114,11 +114,18 @@ async def get_alert(request: web.Request) -> web.Response:
 
 async def patch_alert(request: web.Request) -> web.Response:
     wiring = _wiring(request)
-    current = await _find(request)
-    updated = patched_alert(
-        current, await json_body(request), wiring.settings.webhook_allow, datetime.now(UTC)
-    )
-    stored = await wiring.config_view.put(updated)
+    body = await json_body(request)
+    for attempt in range(1, PATCH_ATTEMPTS + 1):
+        current = await _find(request)
+        updated = patched_alert(current, body, wiring.settings.webhook_allow, datetime.now(UTC))
+        try:
+            stored = await wiring.config_view.put(updated)
+            break
+        except VersionConflict:
+            # Another worker wrote this version first. With a `version` the client asked for
+            # compare-and-set: 409. Without one, apply the patch again to what won.
+            if "version" in body or attempt == PATCH_ATTEMPTS:
+                raise
     log.info(
         "alert %s edited by %s (version %d): %s",
         stored.id,
@@ -127,6 +134,9 @@ async def patch_alert(request: web.Request) -> web.Response:
         stored.name,
     )
     return json_response(alert_body(stored))
+
+
+PATCH_ATTEMPTS = 3
 
 
 async def delete_alert(request: web.Request) -> web.Response:
