@@ -294,3 +294,28 @@ def test_a_bad_channel_type_is_not_echoed() -> None:
         )
     assert raised.value.details[0]["field"] == "channels.0.type"
     assert "SECRET" not in str(raised.value.details) and "email" in raised.value.details[0]["message"]
+
+
+@pytest.mark.parametrize(
+    ("sent", "stored"),
+    [
+        (0.123456, Decimal("0.123456")),
+        (0.1 + 0.2, None),  # 0.30000000000000004, not 0.3: 17 digits, refused
+        (1.0000001, None),  # 7 decimals
+        (5e-324, None),
+        (999999.999999, Decimal("999999.999999")),
+    ],
+)
+def test_a_float_threshold_is_the_decimal_it_was_written_as(sent: float, stored: Decimal | None) -> None:
+    body = {
+        "kind": "source_volume",
+        "source_id": "s",
+        "threshold_pct": sent,
+        "channels": [{"type": "in_app"}],
+    }
+    if stored is None:
+        with pytest.raises(InvalidRequest) as raised:
+            create(body)
+        assert raised.value.details[0]["field"] == "threshold_pct"
+    else:
+        assert create(body).threshold_pct == stored

@@ -15,11 +15,15 @@ from decimal import Decimal
 from typing import Annotated, Any, TypeVar
 from urllib.parse import urlsplit
 
-from pydantic import BeforeValidator, Field, ValidationError, WithJsonSchema
+from pydantic import BeforeValidator, ConfigDict, Field, ValidationError, WithJsonSchema
 
 from streamalert.alerts.masking import mask_secret, mask_url
 from streamalert.records.alerts import (
+    ALERT_KINDS,
+    ALLOWED_SUBJECTS,
     DEFAULT_NAMES,
+    RATE_KINDS,
+    REQUIRED_SUBJECTS,
     SUBJECT_FIELDS,
     AlertConfig,
     AlertKind,
@@ -43,7 +47,8 @@ def _json_number(value: Any) -> Any:
     if isinstance(value, float):
         if not math.isfinite(value):
             raise ValueError("must be a finite number")
-        return Decimal(repr(value))  # the shortest decimal that reads back as this float
+        # The shortest decimal that reads back as this double: what the client wrote.
+        return Decimal(repr(value))
     return Decimal(value)
 
 
@@ -55,6 +60,7 @@ RequestThreshold = Annotated[
             "type": "number",
             "exclusiveMinimum": 0,
             "maximum": float(MAX_THRESHOLD),
+            "multipleOf": 0.000001,
             "description": "percent, greater than 0 with at most 6 decimals; at most 100 for the "
             "rate kinds (destination_delivery_rate, mapping_delivery_rate)",
         }
@@ -62,8 +68,48 @@ RequestThreshold = Annotated[
 ]
 
 
+def kind_rules_schema() -> list[dict[str, Any]]:
+    """Each kind's subject fields and threshold limit as JSON Schema `if`/`then` clauses."""
+    rules = []
+    for kind in ALERT_KINDS:
+        properties: dict[str, Any] = {field: {"type": "string"} for field in REQUIRED_SUBJECTS[kind]}
+        properties |= {
+            field: {"type": "null"} for field in SUBJECT_FIELDS if field not in ALLOWED_SUBJECTS[kind]
+        }
+        if kind in RATE_KINDS:
+            properties["threshold_pct"] = {"maximum": 100}
+        rules.append(
+            {
+                "if": {"properties": {"kind": {"const": kind}}, "required": ["kind"]},
+                "then": {"required": list(REQUIRED_SUBJECTS[kind]), "properties": properties},
+            }
+        )
+    return rules
+
+
+def _kind_table() -> str:
+    rows = [
+        f"{kind}: requires {' and '.join(REQUIRED_SUBJECTS[kind])}"
+        + (
+            f", may have {', '.join(optional)}"
+            if (optional := [f for f in ALLOWED_SUBJECTS[kind] if f not in REQUIRED_SUBJECTS[kind]])
+            else ""
+        )
+        + ("; threshold at most 100" if kind in RATE_KINDS else "")
+        for kind in ALERT_KINDS
+    ]
+    return "Subject fields by kind (any other subject field must be absent or null): " + "; ".join(rows) + "."
+
+
 class AlertCreate(StrictRecord):
     """`POST /v1/workspaces/{ws}/alerts`. Ids, creator and times are set by the server."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra=lambda schema: schema.update(
+            {"allOf": kind_rules_schema(), "description": f"{schema.get('description', '')} {_kind_table()}"}
+        ),
+    )
 
     kind: AlertKind
     name: AlertName | None = None
