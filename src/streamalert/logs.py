@@ -28,7 +28,10 @@ class SafeLines(logging.Filter):
     """Escapes control characters in each record's message, before any formatter sees it."""
 
     def filter(self, record: logging.LogRecord) -> bool:
-        message = record.getMessage()
+        try:
+            message = record.getMessage()
+        except Exception:  # bad arguments: the handler reports it, as without this filter
+            return True
         safe = escape_controls(message)
         if safe != message:
             record.msg, record.args = safe, ()
