@@ -52,7 +52,9 @@ def catalogue(settings: Settings) -> list[TopicSpec]:
             topic_name(settings, "alert-configs"),
             "alert configurations; the system of record (compacted, tombstone = deleted)",
             "alert id",
-            {"cleanup.policy": "compact", "min.compaction.lag.ms": "0"},
+            # An hour before compaction: an edit that lost a race is followed by the winner's
+            # record again well within it (alerts/view.py), so compaction never keeps a loser.
+            {"cleanup.policy": "compact", "min.compaction.lag.ms": str(HOUR_MS)},
         ),
         TopicSpec(
             topic_name(settings, "alert-fired"),
