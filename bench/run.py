@@ -56,7 +56,7 @@ from bench.read_latency import read_latency
 from streamalert.settings import Settings
 from streamalert.topics import ensure_topics
 
-PARTITIONS = 8  # SPEC §7's default STREAMALERT_PARTITIONS
+PARTITIONS = 8  # the default STREAMALERT_PARTITIONS
 STORES = {"memory": "memory://", "rocksdb": "rocksdb://"}
 
 

@@ -1,4 +1,4 @@
-"""The topic catalogue (SPEC §3) and its idempotent creation."""
+"""The topic catalogue (docs/design.md#topics) and its idempotent creation."""
 
 from __future__ import annotations
 
@@ -32,7 +32,7 @@ class TopicSpec:
 
 
 def catalogue(settings: Settings) -> list[TopicSpec]:
-    """Every topic of SPEC §3, with its full name under the configured prefix."""
+    """Every topic streamalert uses, with its full name under the configured prefix."""
     input_retention = {"retention.ms": str(settings.input_retention_hours * HOUR_MS)}
     week = {"retention.ms": str(7 * 24 * HOUR_MS)}
     return [

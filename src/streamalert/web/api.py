@@ -1,4 +1,4 @@
-"""The alerts API (SPEC §5.1): `/v1/workspaces/{ws}/…`, Bearer tokens, read-your-writes."""
+"""The alerts API: `/v1/workspaces/{ws}/…`, Bearer tokens, read-your-writes."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Every error leaves the API as `{"error": {"code", "message", "details"?}}` (SPEC §5)."""
+"""Every error leaves the API as `{"error": {"code", "message", "details"?}}`."""
 
 from __future__ import annotations
 
