@@ -55,7 +55,9 @@ class Settings(BaseSettings):
     log_level: Literal["debug", "info", "warn", "error"] = Field("info", description="worker log level")
     log_format: Literal["text", "json"] = Field("text", description="text, or one JSON object per line")
     input_retention_hours: int = Field(
-        96, ge=72, description="retention of the input topics (at least 3 days: a change alert reads 48 hours back)"
+        96,
+        ge=72,
+        description="retention of the input topics (at least 3 days: a change alert reads 48 hours back)",
     )
 
     replication_factor: int | None = Field(
