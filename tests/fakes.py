@@ -8,11 +8,16 @@ before a crash. `Killed` is the process dying at a chosen point: a BaseException
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
+import orjson
+
 from streamalert.counting.pipeline import CountingPipeline, Delivered, SubjectStore
+from streamalert.evaluation.published import PartitionLog
+from streamalert.records.alerts import AlertConfig
 
 
 class Killed(BaseException):
@@ -92,3 +97,61 @@ async def run_counting(
             progress = True
         if not progress:
             return
+
+
+@dataclass
+class MemoryAlertFired:
+    """The `alert-fired` topic: a `Publisher`. `crash` kills the worker right after the broker
+    acknowledged a send; `fail_after_send` makes the next sends raise though they were published
+    (an acknowledgement lost on the way back); `gate`, when set, holds each send until opened."""
+
+    events: list[tuple[int, bytes, bytes]] = field(default_factory=list)  # (partition, key, value)
+    crash: CrashAfter = field(default_factory=CrashAfter)
+    fail_after_send: int = 0
+    gate: asyncio.Event | None = None
+
+    async def publish(self, key: bytes, value: bytes, partition: int) -> None:
+        if self.gate is not None:
+            await self.gate.wait()
+        self.events.append((partition, key, value))
+        self.crash.tick()
+        if self.fail_after_send:
+            self.fail_after_send -= 1
+            raise TimeoutError("no acknowledgement")
+
+    def event_ids(self) -> list[str]:
+        return [orjson.loads(value)["event_id"] for _, _, value in self.events]
+
+
+@dataclass
+class MemoryPublishedIndex:
+    """`PublishedIndex` over a `MemoryAlertFired`: reads a partition whole when first asked."""
+
+    topic: MemoryAlertFired
+    reads: int = 0
+    _partitions: dict[int, PartitionLog] = field(default_factory=dict)
+
+    async def partition(self, partition: int) -> PartitionLog:
+        known = self._partitions.get(partition)
+        if known is None:
+            self.reads += 1
+            known = self._partitions[partition] = PartitionLog()
+            for number, _, value in self.topic.events:
+                if number == partition:
+                    event = orjson.loads(value)
+                    known.add(event["alert_id"], event["incident"], event["state"])
+        return known
+
+    def forget(self, partitions: set[int]) -> None:
+        for partition in partitions:
+            self._partitions.pop(partition, None)
+
+
+@dataclass
+class MemoryConfigs:
+    """The alert-configs view."""
+
+    alerts: list[AlertConfig] = field(default_factory=list)
+
+    def all(self) -> list[AlertConfig]:
+        return list(self.alerts)
