@@ -9,7 +9,7 @@ before a crash. `Killed` is the process dying at a chosen point: a BaseException
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -17,7 +17,10 @@ import orjson
 
 from streamalert.counting.pipeline import CountingPipeline, Delivered, SubjectStore
 from streamalert.evaluation.published import PartitionLog
-from streamalert.records.alerts import AlertConfig
+from streamalert.notify.base import Integration, SendResult
+from streamalert.notify.notifier import Notifier
+from streamalert.records.alerts import AlertConfig, Channel
+from streamalert.records.outputs import AlertFired, DeliveryAttempt, MaskedTarget
 
 
 class Killed(BaseException):
@@ -155,3 +158,108 @@ class MemoryConfigs:
 
     def all(self) -> list[AlertConfig]:
         return list(self.alerts)
+
+
+@dataclass
+class MemoryDeliveryLog:
+    """The `deliveries` topic and every worker's view of it (`DeliveryRecords`). `crash` kills the
+    worker just before an attempt reaches the topic; `forget_before` is the log's horizon."""
+
+    attempts: list[DeliveryAttempt] = field(default_factory=list)
+    crash: CrashAfter = field(default_factory=CrashAfter)
+    forget_before: datetime | None = None
+    topic: str = "deliveries"
+    syncs: int = 0
+
+    def is_final(self, event_id: str, channel: MaskedTarget) -> bool:
+        return any(
+            a.event_id == event_id and a.channel == channel and a.outcome != "retrying" for a in self.attempts
+        )
+
+    def forgets(self, occurred_at: datetime, now: datetime) -> bool:
+        return self.forget_before is not None and occurred_at < self.forget_before
+
+    async def record(self, attempt: DeliveryAttempt) -> None:
+        self.crash.tick()
+        self.attempts.append(attempt)
+
+    async def sync(self, timeout: float = 10.0) -> None:
+        self.syncs += 1
+
+
+@dataclass
+class MemoryAlertConfigs:
+    """The alert-configs view, by id (`AlertConfigs`)."""
+
+    alerts: dict[str, AlertConfig] = field(default_factory=dict)
+    topic: str = "alert-configs"
+
+    def get(self, alert_id: str) -> AlertConfig | None:
+        return self.alerts.get(alert_id)
+
+    async def sync(self, timeout: float = 10.0) -> None:
+        return None
+
+
+@dataclass
+class Vendor:
+    """Every channel's endpoint: records each send it accepted; `results` scripts answers per
+    channel type (then success); `gate`, when set, holds every send until opened."""
+
+    sends: list[tuple[str, str]] = field(default_factory=list)  # (event id, channel type)
+    results: dict[str, list[SendResult]] = field(default_factory=dict)
+    gate: asyncio.Event | None = None
+
+    def integration(self, channel: Channel) -> Integration:
+        vendor = self
+
+        class Endpoint:
+            async def send(self, event: AlertFired, *, test: bool = False) -> SendResult:
+                if vendor.gate is not None:
+                    await vendor.gate.wait()
+                scripted = vendor.results.get(channel.type, [])
+                result = scripted.pop(0) if scripted else SendResult.success(200)
+                if result.delivered:
+                    vendor.sends.append((event.event_id, channel.type))
+                return result
+
+        return Endpoint()
+
+
+@dataclass
+class MemoryFired:
+    """One partition of `alert-fired` as the notifier's source: acknowledged by hand, committed up
+    to the first unacknowledged offset (as Faust commits)."""
+
+    values: list[bytes] = field(default_factory=list)
+    acked: set[int] = field(default_factory=set)
+    committed: int = 0
+
+    def ack(self, offset: int) -> Callable[[], Awaitable[None]]:
+        async def ack() -> None:
+            self.acked.add(offset)
+            while self.committed in self.acked:
+                self.committed += 1
+
+        return ack
+
+
+async def run_notifier(notifier: Notifier, source: MemoryFired, partition: int = 0) -> None:
+    """Deliver every record after the committed offset, then wait for the deliveries to end."""
+    for offset in range(source.committed, len(source.values)):
+        accepted = await notifier.accept(partition, offset, source.values[offset])
+        if accepted is None:
+            await source.ack(offset)()
+            continue
+        await notifier.submit(partition, *accepted, source.ack(offset))
+    tasks = set(notifier.in_flight.get(partition, set()))
+    if tasks:
+        await asyncio.gather(*tasks)
+
+
+async def kill(notifier: Notifier) -> None:
+    """The rest of a worker that died: every task it still had stops where it was."""
+    tasks = {task for tasks in notifier.in_flight.values() for task in tasks}
+    for task in tasks:
+        task.cancel()
+    await asyncio.gather(*tasks, return_exceptions=True)

@@ -164,8 +164,8 @@ def build(settings: Settings | None = None) -> StreamAlert:
     # Imported here so that each part registers against this app instance.
     from streamalert.faust_adapter.counting import register_counting
     from streamalert.faust_adapter.evaluation import register_evaluation
+    from streamalert.faust_adapter.notify import register_notifier
     from streamalert.metrics import register_state_collector
-    from streamalert.notify.agent import register_notifier
     from streamalert.web.server import WebServer
 
     register_counting(wiring)
