@@ -19,8 +19,8 @@ from streamalert.records.alerts import ALERT_KINDS
 from streamalert.settings import Settings, get_settings
 
 if TYPE_CHECKING:
-    from streamalert.app import StreamAlert
     from streamalert.client import ApiClient
+    from streamalert.wiring import StreamAlert
 
 
 def user_problem(error: Exception) -> CliError | None:

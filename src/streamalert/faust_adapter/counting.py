@@ -2,21 +2,19 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, cast
+from typing import Any, cast
 
 import faust
 from faust import EventT, Stream, StreamT
 from faust.types import TP
 
 from streamalert.counting.pipeline import CountingPipeline, Delivered, Parser
-from streamalert.faust_context import HoleGuard, attributed_to
+from streamalert.faust_adapter.internals import HoleGuard, attributed_to
 from streamalert.ingest.validation import Position, parse_delivery_result, parse_pipeline_event
 from streamalert.metrics import RECORDS_IN
-
-if TYPE_CHECKING:
-    from streamalert.app import StreamAlert
+from streamalert.wiring import Topics
 
 BATCH_SIZE = 50000
 BATCH_WINDOW = 0.2  # seconds a batch waits to fill; bounds the latency a batch adds
@@ -46,10 +44,11 @@ class TopicSink:
         await self.topic.send(key=key, value=value)
 
 
-def register_counting(wiring: StreamAlert) -> None:
-    app, topics = wiring.app, wiring.topics
-    holes = HoleGuard(app, wiring.kafka)
-    store = TableStore(wiring.counts)
+def register_counting(
+    app: faust.App, topics: Topics, counts: faust.Table, kafka: Mapping[str, Any], partitions: int
+) -> None:
+    holes = HoleGuard(app, kafka)
+    store = TableStore(counts)
     sink = TopicSink(topics.dead_letter)
 
     @app.on_partitions_assigned.connect  # type: ignore[arg-type]  # mode types receivers loosely
@@ -57,7 +56,7 @@ def register_counting(wiring: StreamAlert) -> None:
         holes.forget()
 
     async def count(stream: StreamT[bytes], parse: Parser) -> AsyncIterator[None]:
-        pipeline = CountingPipeline(parse, wiring.settings.partitions, sink)
+        pipeline = CountingPipeline(parse, partitions, sink)
         # take_events is on Faust's Stream, not on its StreamT interface.
         taken = cast(Stream[bytes], stream).take_events(BATCH_SIZE, within=BATCH_WINDOW)
         async for events in taken:

@@ -8,22 +8,27 @@ stream context (docs/design.md#evaluation).
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING
+from typing import Any
 
 import faust
 import orjson
 from faust import StreamT
 from faust.types import TP
 
-from streamalert.evaluation.pipeline import EvaluationPipeline, PartitionIndex, parse_tick, stale_after
+from streamalert.evaluation.pipeline import (
+    ConfigSource,
+    EvaluationPipeline,
+    PartitionIndex,
+    parse_tick,
+    stale_after,
+)
 from streamalert.evaluation.published import PublishedIndex
 from streamalert.faust_adapter.counting import TableStore
 from streamalert.records.common import format_timestamp
-
-if TYPE_CHECKING:
-    from streamalert.app import StreamAlert
+from streamalert.settings import Settings
+from streamalert.wiring import Topics
 
 log = logging.getLogger(__name__)
 
@@ -41,13 +46,20 @@ class TopicPublisher:
         await sent  # acknowledged before the state that records it is written
 
 
-def register_evaluation(wiring: StreamAlert) -> None:
-    app, topics, settings = wiring.app, wiring.topics, wiring.settings
+def register_evaluation(
+    app: faust.App,
+    topics: Topics,
+    counts: faust.Table,
+    alert_states: faust.Table,
+    configs: ConfigSource,
+    kafka: Mapping[str, Any],
+    settings: Settings,
+) -> None:
     pipeline = EvaluationPipeline(
-        subjects=TableStore(wiring.counts),
-        states=TableStore(wiring.alert_states),
-        configs=wiring.config_view,
-        published=PublishedIndex(wiring.kafka, topics.alert_fired.get_topic_name()),
+        subjects=TableStore(counts),
+        states=TableStore(alert_states),
+        configs=configs,
+        published=PublishedIndex(kafka, topics.alert_fired.get_topic_name()),
         publisher=TopicPublisher(topics.alert_fired),
         index=PartitionIndex(settings.partitions),
         stale_after=stale_after(settings.evaluation_interval),

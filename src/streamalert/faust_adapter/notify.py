@@ -3,23 +3,26 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from functools import partial
-from typing import TYPE_CHECKING, cast
+from typing import Any, cast
 
+import faust
 from faust import Stream, StreamT
 from faust.types import TP
 
-from streamalert.faust_context import HoleGuard
+from streamalert.alerts.view import ConfigView
+from streamalert.faust_adapter.internals import HoleGuard
 from streamalert.notify import integration_for
 from streamalert.notify.base import Integration, utc_now
-from streamalert.notify.inbox import SWEEP_INTERVAL
+from streamalert.notify.inbox import SWEEP_INTERVAL, Inbox
+from streamalert.notify.log import DeliveryLog
 from streamalert.notify.notifier import EVENTS_PER_SEND_SLOT, Notifier
 from streamalert.notify.pipeline import DEFAULT_POLICY, Limits, longest_delivery
 from streamalert.records.alerts import Channel
-
-if TYPE_CHECKING:
-    from streamalert.app import StreamAlert
+from streamalert.settings import Settings
+from streamalert.supervision import AgentWatch
+from streamalert.web.readiness import Readiness
 
 log = logging.getLogger(__name__)
 
@@ -27,24 +30,33 @@ REVOKE_DEADLINE = 10.0
 """Seconds (at most half the session timeout) a revoke waits for deliveries in progress."""
 
 
-def register_notifier(wiring: StreamAlert) -> None:
-    app, topics, settings, inbox = wiring.app, wiring.topics, wiring.settings, wiring.inbox
-    holes = HoleGuard(app, wiring.kafka)
+def register_notifier(
+    app: faust.App,
+    alert_fired: faust.TopicT,
+    settings: Settings,
+    configs: ConfigView,
+    deliveries: DeliveryLog,
+    inbox: Inbox,
+    kafka: Mapping[str, Any],
+    agent_watch: AgentWatch,
+    readiness: Readiness,
+) -> None:
+    holes = HoleGuard(app, kafka)
 
     def integration(channel: Channel) -> Integration:
         return integration_for(channel, settings, append=inbox.append, public_url=settings.public_url)
 
     notifier = Notifier(
-        wiring.config_view,
-        wiring.delivery_log,
+        configs,
+        deliveries,
         integration,
         Limits(settings.notify_concurrency, settings.notify_channel_concurrency),
         events_in_progress=EVENTS_PER_SEND_SLOT * settings.notify_concurrency,
     )
     revoke_deadline = min(REVOKE_DEADLINE, settings.session_timeout / 2)
     # An event legitimately holds its offset for as long as its slowest delivery takes.
-    wiring.agent_watch.expect("streamalert.notify", longest_delivery(DEFAULT_POLICY) + 60.0)
-    wiring.readiness.add("deliveries_recordable", lambda: notifier.unrecorded == 0)
+    agent_watch.expect("streamalert.notify", longest_delivery(DEFAULT_POLICY) + 60.0)
+    readiness.add("deliveries_recordable", lambda: notifier.unrecorded == 0)
 
     @app.on_partitions_assigned.connect  # type: ignore[arg-type]  # mode types receivers loosely
     async def reset_holes(app_: object, assigned: set[TP], **_: object) -> None:
@@ -52,7 +64,7 @@ def register_notifier(wiring: StreamAlert) -> None:
 
     @app.on_partitions_revoked.connect  # type: ignore[arg-type]  # mode types receivers loosely
     async def finish_revoked(app_: object, revoked: set[TP], **_: object) -> None:
-        fired = topics.alert_fired.get_topic_name()
+        fired = alert_fired.get_topic_name()
         await notifier.revoked({tp.partition for tp in revoked if tp.topic == fired}, revoke_deadline)
 
     @app.timer(SWEEP_INTERVAL, on_leader=True, name="streamalert.inbox_sweep")
@@ -62,11 +74,11 @@ def register_notifier(wiring: StreamAlert) -> None:
         if removed:
             log.info("removed %d in-app notifications past their retention", removed)
 
-    @app.agent(topics.alert_fired, name="streamalert.notify")
+    @app.agent(alert_fired, name="streamalert.notify")
     async def notify(stream: StreamT[bytes]) -> AsyncIterator[None]:
         # Deliveries made before a restart must be known before anything is delivered again.
-        await wiring.delivery_log.wait_loaded()
-        await wiring.config_view.wait_loaded()
+        await deliveries.wait_loaded()
+        await configs.wait_loaded()
         manual = cast(Stream[bytes], stream).noack()  # on Faust's Stream, not on StreamT
         async for message in manual.events():
             if not await holes.admit(message):

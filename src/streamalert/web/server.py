@@ -24,7 +24,7 @@ from streamalert.web.responses import json_response
 from streamalert.web.ui import add_ui_routes, session_middleware
 
 if TYPE_CHECKING:
-    from streamalert.app import StreamAlert
+    from streamalert.wiring import StreamAlert
 
 log = logging.getLogger(__name__)
 
