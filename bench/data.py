@@ -34,7 +34,7 @@ def source_events(
     """`records` source_events records over `subjects` sources: (partition, key, value).
 
     Event times are spread over the 23 hours before `now`, so every record stays inside the
-    accepted range (the baseline window start, SPEC §2) for the whole run. `ordered`: subject
+    accepted range (the baseline window start) for the whole run. `ordered`: subject
     `i % subjects` for record `i` (each subject once per round) instead of a random one.
     """
     rng = random.Random(seed)

@@ -2,7 +2,7 @@
 
     python -m bench.run all                      # what `make bench` runs
     python -m bench.run throughput --scale 0.1   # a quick run: a tenth of the records and subjects
-    python -m bench.run memory|recovery|latency|throughput [--stores memory,rocksdb] [--seed N]
+    python -m bench.run memory|recovery|latency|reads|throughput [--stores memory,rocksdb] [--seed N]
 
 Benchmarks report; they never pass or fail on time. Every number comes from real processes on
 the real local broker (`python3 deploy/kafka-local/kafka_local.py start`). Results go to
@@ -51,10 +51,12 @@ from bench.common import (
 )
 from bench.profile import record as profile_record
 from bench.profile import summarise
+from bench.read_latency import markdown as reads_markdown
+from bench.read_latency import read_latency
 from streamalert.settings import Settings
 from streamalert.topics import ensure_topics
 
-PARTITIONS = 8  # SPEC §7's default STREAMALERT_PARTITIONS
+PARTITIONS = 8  # the default STREAMALERT_PARTITIONS
 STORES = {"memory": "memory://", "rocksdb": "rocksdb://"}
 
 
@@ -877,9 +879,10 @@ BENCHMARKS: dict[str, Callable[[Run], Awaitable[dict[str, Any]]]] = {
     "memory": memory,
     "recovery": recovery,
     "latency": latency,
+    "reads": read_latency,
     "variants": variants,
 }
-IN_ALL = ["throughput", "memory", "recovery", "latency"]
+IN_ALL = ["throughput", "memory", "recovery", "latency", "reads"]
 
 
 async def delete_topics(run: Run) -> None:
@@ -1029,6 +1032,8 @@ def markdown(results: dict[str, dict[str, Any]]) -> str:
             f"p99 < 2 s: {'met' if lat['target_p99_under_2s'] else 'NOT met'}.",
             "",
         ]
+    if "reads" in results:
+        lines += reads_markdown(results["reads"])
     return "\n".join(lines)
 
 

@@ -32,7 +32,7 @@ def record(offset: int, key: str, stored: StoredToken | bytes | None) -> Consume
 
 
 def store_with(*records: ConsumerRecord[bytes, bytes]) -> TokenStore:
-    store = TokenStore("127.0.0.1:1", "p.tokens")
+    store = TokenStore({"bootstrap_servers": "127.0.0.1:1"}, "p.tokens")
     for item in records:
         store.apply(item)
     return store
@@ -75,9 +75,13 @@ def test_tokens_expire(expires_in: timedelta | None, at: datetime, valid: bool) 
     assert (store.authenticate(token, at) == ALICE) is valid
 
 
-@pytest.mark.parametrize("token", ["sat_ab\udcff_x", "sat_\u00e9t\u00e9_x", "\x00"])
-def test_tokens_that_are_not_ascii_authenticate_nobody(token: str) -> None:
-    assert store_with().authenticate(token, NOW) is None
+def test_a_token_that_is_not_printable_ascii_is_simply_unknown() -> None:
+    token, stored = new_token(ALICE, NOW)
+    store = store_with(record(0, stored.token_id, stored))
+    # aiohttp hands undecodable header bytes over as surrogates: "\udcff" for 0xFF.
+    for bad in (token + "\udcff", "sat_\udcff", token + "\n", "sat_\u00e9", "\x00"):
+        assert store.authenticate(bad, NOW) is None
+    assert store.authenticate(token, NOW) == ALICE
 
 
 @pytest.mark.parametrize(

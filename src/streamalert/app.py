@@ -160,6 +160,8 @@ def build(settings: Settings | None = None) -> StreamAlert:
     wiring.readiness.add("notifications_loaded", lambda: wiring.inbox.loaded)
     wiring.partitions.add("partitions_recovered", lambda: partitions_recovered(app))
     wiring.readiness.add("agents_running", lambda: wiring.agent_watch.running)
+    # Reads need the broker (they answer 503 without it); say so before a load balancer asks.
+    wiring.readiness.add("kafka_broker_reachable", lambda: config_view.broker_reachable())
     app.service(cast(type[ServiceT], config_view))
     app.service(cast(type[ServiceT], wiring.tokens))
     app.service(cast(type[ServiceT], state_view))

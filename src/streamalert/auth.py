@@ -101,8 +101,10 @@ class TokenStore(TopicView):
         self._by_hash: dict[str, StoredToken] = {}
 
     def authenticate(self, token: str, now: datetime | None = None) -> Principal | None:
-        if not token.isascii():
-            return None  # tokens are ASCII; anything else (a header's stray byte) is no token
+        # Tokens are printable ASCII; a header that is not (aiohttp keeps undecodable bytes as
+        # surrogates) cannot be one, and must not reach `digest`, which cannot encode it.
+        if not (token.isascii() and token.isprintable()):
+            return None
         stored = self._by_hash.get(digest(token))
         if stored is None or stored.expired(now or datetime.now(UTC)):
             return None

@@ -98,7 +98,7 @@ def run_worker(wiring: StreamAlert) -> None:
     """Run the built app in the foreground until it is stopped."""
     import faust
 
-    from streamalert.logs import logging_config
+    from streamalert.logs import install_safe_lines, logging_config
 
     settings = wiring.settings
 
@@ -107,6 +107,7 @@ def run_worker(wiring: StreamAlert) -> None:
             # Faust's terminal spinner lowers the root logger to DEBUG so that every record
             # spins it; every debug() call in aiokafka and Faust then builds a record. No spinner.
             self.spinner = None
+            install_safe_lines(logger)
 
     Worker(
         wiring.app,
@@ -443,11 +444,26 @@ def alerts_create(
     else:
         disabled = fields.pop("disabled")
         body = {key: value for key, value in fields.items() if value is not None}
+        if "threshold_pct" in body:
+            body["threshold_pct"] = _json_number(body["threshold_pct"])
         body["enabled"] = not disabled
         body["channels"] = [parse_channel(spec) for spec in channels]
     client = _client(url, token)
     created = _call(lambda: client.request("POST", f"/v1/workspaces/{client.workspace()}/alerts", body))
     click.echo(as_json(created))
+
+
+def _json_number(text: str) -> int | float:
+    """The API takes numbers as JSON numbers, not strings."""
+    from decimal import Decimal, InvalidOperation
+
+    try:
+        value = Decimal(text)
+    except InvalidOperation:
+        value = Decimal("NaN")
+    if not value.is_finite():
+        raise click.BadParameter(f"not a number: {text}", param_hint="--threshold")
+    return int(value) if value == value.to_integral_value() else float(value)
 
 
 @alerts.command("delete")

@@ -1,4 +1,4 @@
-"""Every setting of a worker, read from `STREAMALERT_*` environment variables (SPEC §7).
+"""Every setting of a worker, read from `STREAMALERT_*` environment variables.
 
 Each default works with `make kafka-start` on the same machine.
 """
@@ -55,7 +55,9 @@ class Settings(BaseSettings):
     log_level: Literal["debug", "info", "warn", "error"] = Field("info", description="worker log level")
     log_format: Literal["text", "json"] = Field("text", description="text, or one JSON object per line")
     input_retention_hours: int = Field(
-        96, ge=72, description="retention of the input topics (SPEC §3.1: at least 3 days)"
+        96,
+        ge=72,
+        description="retention of the input topics (at least 3 days: a change alert reads 48 hours back)",
     )
 
     replication_factor: int | None = Field(

@@ -3,24 +3,49 @@
 Used for views every worker must hold in full (alert configurations, alert states,
 delivery attempts). `sync()` makes a read linearizable: it waits until the view has
 applied everything the topic held when it was called.
+
+`sync()` asks for the end offsets on a client of its own. The follower's consumer keeps a
+fetch waiting at the broker for up to `fetch_max_wait_ms` (0.5 s) when the topic is idle, and
+a broker answers one connection's requests in order, so asking on the follower's connection
+made every idle read wait out that long poll. New records still reach the follower at once:
+a waiting fetch returns as soon as data arrives.
+
+Nothing here waits on the broker without a bound: `sync()` and `write()` give up after
+`timeout` seconds with `ViewLagging` (503 in the API), and `broker_reachable()` says whether
+the broker answered one of the periodic probes recently (a readiness check).
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
+import time
 from collections.abc import Mapping
 from typing import Any
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka.errors import KafkaError
 from aiokafka.structs import ConsumerRecord
 from mode import Service
 
 log = logging.getLogger(__name__)
 
+READ_TIMEOUT = 5.0
+"""Seconds a read waits for the broker and the view before answering 503."""
+WRITE_TIMEOUT = 10.0
+"""Seconds a write waits for the broker's acknowledgement and for the view to apply it."""
+PROBE_INTERVAL = 2.0
+BROKER_SILENCE = 6.0
+"""The broker counts as unreachable when no probe succeeded for this long."""
+
 
 class ViewLagging(Exception):
     """The view did not catch up with the topic in time."""
+
+
+class BrokerUnavailable(ViewLagging):
+    """The broker did not answer in time."""
 
 
 class TopicView(Service):
@@ -36,6 +61,8 @@ class TopicView(Service):
         self._advanced = asyncio.Condition()
         self._loaded = False
         self._consumer: AIOKafkaConsumer | None = None
+        self._offsets: AIOKafkaConsumer | None = None  # end offsets only; see the module docstring
+        self._reached_broker_at: float | None = None
         self._producer: AIOKafkaProducer | None = None
         self._writable = writable
         self._loaded_event = asyncio.Event()
@@ -53,14 +80,31 @@ class TopicView(Service):
     async def wait_loaded(self) -> None:
         await self._loaded_event.wait()
 
-    async def sync(self, timeout: float = 10.0) -> None:
+    async def sync(self, timeout: float = READ_TIMEOUT) -> None:
         """Wait until the view holds everything the topic holds now."""
-        assert self._consumer is not None
-        partitions = [TopicPartition(self.topic, p) for p in self._partitions()]
-        ends = await self._consumer.end_offsets(partitions)
-        await self.wait_for({tp.partition: offset for tp, offset in ends.items()}, timeout)
+        started = time.monotonic()
+        ends = await self.end_offsets(timeout)
+        await self.wait_for(ends, max(0.0, timeout - (time.monotonic() - started)))
 
-    async def wait_for(self, targets: dict[int, int], timeout: float = 10.0) -> None:
+    async def end_offsets(self, timeout: float = READ_TIMEOUT) -> dict[int, int]:
+        """The topic's end offset per partition, asked of the broker now."""
+        assert self._offsets is not None
+        partitions = [TopicPartition(self.topic, p) for p in self._partitions()]
+        try:
+            async with asyncio.timeout(timeout):
+                ends = await self._offsets.end_offsets(partitions)
+        except (TimeoutError, KafkaError) as error:
+            raise BrokerUnavailable(
+                f"the Kafka broker did not answer within {timeout:g} s ({type(error).__name__}); retry later"
+            ) from None
+        self._reached_broker_at = time.monotonic()
+        return {tp.partition: offset for tp, offset in ends.items()}
+
+    def broker_reachable(self, within: float = BROKER_SILENCE) -> bool:
+        """True when the broker answered this view within the last `within` seconds."""
+        return self._reached_broker_at is not None and time.monotonic() - self._reached_broker_at < within
+
+    async def wait_for(self, targets: dict[int, int], timeout: float = READ_TIMEOUT) -> None:
         """Wait until, for each partition, every record before offset `targets[p]` is applied."""
 
         def reached() -> bool:
@@ -72,11 +116,25 @@ class TopicView(Service):
         except TimeoutError:
             raise ViewLagging(f"the view of {self.topic} did not catch up within {timeout} s") from None
 
-    async def write(self, key: bytes, value: bytes | None) -> None:
-        """Produce a record and return once this view has applied it (read-your-writes)."""
+    async def write(self, key: bytes, value: bytes | None, timeout: float = WRITE_TIMEOUT) -> tuple[int, int]:
+        """Produce a record and return once this view has applied it (read-your-writes).
+
+        Returns the record's partition and offset.
+        """
         assert self._producer is not None, "the view was not created writable"
-        metadata = await self._producer.send_and_wait(self.topic, key=key, value=value)
-        await self.wait_for({metadata.partition: metadata.offset + 1})
+        started = time.monotonic()
+        try:
+            async with asyncio.timeout(timeout):
+                metadata = await self._producer.send_and_wait(self.topic, key=key, value=value)
+        except (TimeoutError, KafkaError) as error:
+            raise BrokerUnavailable(
+                f"the Kafka broker did not acknowledge the write within {timeout:g} s "
+                f"({type(error).__name__}); it may or may not be applied: read before retrying"
+            ) from None
+        await self.wait_for(
+            {metadata.partition: metadata.offset + 1}, max(1.0, timeout - (time.monotonic() - started))
+        )
+        return metadata.partition, metadata.offset
 
     async def on_start(self) -> None:
         if self._writable:
@@ -98,17 +156,37 @@ class TopicView(Service):
             metadata_max_age_ms=2000,
         )
         await self._consumer.start()
+        self._offsets = AIOKafkaConsumer(
+            **self._kafka,
+            client_id=f"{self._client_id}-offsets",
+            group_id=None,
+            enable_auto_commit=False,
+        )
+        await self._offsets.start()
+        self._reached_broker_at = time.monotonic()
         self.add_future(self._follow())
+        self.add_future(self._probe())
 
     async def on_stop(self) -> None:
         if self._consumer is not None:
             await self._consumer.stop()
+        if self._offsets is not None:
+            await self._offsets.stop()
         if self._producer is not None:
             await self._producer.stop()
 
     def _partitions(self) -> set[int]:
         assert self._consumer is not None
         return self._consumer.partitions_for_topic(self.topic) or set()
+
+    async def _probe(self) -> None:
+        """Ask for the end offsets now and then, so that readiness notices a silent broker."""
+        while not self.should_stop:
+            await asyncio.sleep(PROBE_INTERVAL)
+            # A failure shows as broker_reachable() turning false once the silence lasts.
+            if self._partitions():
+                with contextlib.suppress(BrokerUnavailable):
+                    await self.end_offsets(PROBE_INTERVAL)
 
     async def _follow(self) -> None:
         assert self._consumer is not None

@@ -1,4 +1,4 @@
-"""The topic catalogue (SPEC §3) and its idempotent creation."""
+"""The topic catalogue (docs/design.md#topics) and its idempotent creation."""
 
 from __future__ import annotations
 
@@ -32,7 +32,7 @@ class TopicSpec:
 
 
 def catalogue(settings: Settings) -> list[TopicSpec]:
-    """Every topic of SPEC §3, with its full name under the configured prefix."""
+    """Every topic streamalert uses, with its full name under the configured prefix."""
     input_retention = {"retention.ms": str(settings.input_retention_hours * HOUR_MS)}
     week = {"retention.ms": str(7 * 24 * HOUR_MS)}
     return [
@@ -52,7 +52,9 @@ def catalogue(settings: Settings) -> list[TopicSpec]:
             topic_name(settings, "alert-configs"),
             "alert configurations; the system of record (compacted, tombstone = deleted)",
             "alert id",
-            {"cleanup.policy": "compact", "min.compaction.lag.ms": "0"},
+            # An hour before compaction: an edit that lost a race is followed by the winner's
+            # record again well within it (alerts/view.py), so compaction never keeps a loser.
+            {"cleanup.policy": "compact", "min.compaction.lag.ms": str(HOUR_MS)},
         ),
         TopicSpec(
             topic_name(settings, "alert-fired"),

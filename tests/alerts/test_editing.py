@@ -30,7 +30,7 @@ def test_a_new_alert_gets_defaults_and_server_fields() -> None:
         {
             "kind": "audience_size",
             "audience_id": "vip",
-            "threshold_pct": "0.5",
+            "threshold_pct": 0.5,
             "channels": [{"type": "in_app"}],
         }
     )
@@ -45,7 +45,7 @@ def test_a_new_alert_gets_defaults_and_server_fields() -> None:
         ({"kind": "source_volume"}, "source_id"),
         ({"kind": "source_volume", "source_id": "s", "destination_id": "d"}, "destination_id"),
         (
-            {"kind": "destination_delivery_rate", "destination_id": "d", "threshold_pct": "100.01"},
+            {"kind": "destination_delivery_rate", "destination_id": "d", "threshold_pct": 100.01},
             "threshold_pct",
         ),
         ({"kind": "activation_volume", "audience_id": "a"}, "destination_id"),
@@ -206,3 +206,160 @@ def test_malformed_addresses_are_refused(address: str) -> None:
 
     with pytest.raises(ValidationError):
         EmailChannel(type="email", address=address)
+
+
+# Two Slack URLs whose masks are the same (same host, same last four characters).
+URL_A = "https://hooks.slack.com/services/T1/B1/firstSECRETsame"
+URL_B = "https://hooks.slack.com/services/T1/B2/secondSECRETsame"
+URL_C = "https://hooks.slack.com/services/T1/B3/thirdSECRETdiff"
+MASK_SAME = "https://hooks.slack.com/****same"
+A = {"type": "slack", "webhook_url": URL_A, "channel": "#a"}
+B = {"type": "slack", "webhook_url": URL_B, "channel": "#b"}
+C = {"type": "slack", "webhook_url": URL_C, "channel": "#c"}
+B_SAME_NAME = B | {"channel": "#a"}
+WF_A = {"type": "slack_workflow", "webhook_url": URL_A}
+WF_B = {"type": "slack_workflow", "webhook_url": URL_B}
+
+
+def masked(channel: dict[str, str]) -> dict[str, str]:
+    return channel | {"webhook_url": mask_url(channel["webhook_url"])}
+
+
+@pytest.mark.parametrize(
+    ("stored", "sent", "expected"),
+    [
+        # The reported bug: the echo of two channels with the same mask keeps each its own URL.
+        ([A, B], [masked(A), masked(B)], [A, B]),
+        ([A, B], [masked(B), masked(A)], [B, A]),  # reordered: told apart by channel name
+        ([A, B], [masked(B)], [B]),  # the first removed
+        ([A, B], [masked(A)], [A]),
+        ([A, B], [masked(B) | {"channel": "#renamed"}, masked(A)], [B | {"channel": "#renamed"}, A]),
+        ([A, B], [masked(A), masked(B) | {"channel": "#renamed"}], [A, B | {"channel": "#renamed"}]),
+        ([A, B_SAME_NAME], [masked(A), masked(B_SAME_NAME)], [A, B_SAME_NAME]),  # position decides
+        ([A, B_SAME_NAME], [masked(B_SAME_NAME)], "channels.0.webhook_url"),  # it cannot: ask
+        ([WF_A, WF_B], [masked(WF_A), masked(WF_B)], [WF_A, WF_B]),
+        ([WF_A, WF_B], [masked(WF_B), masked(WF_A)], [WF_A, WF_B]),  # same length: by position
+        ([WF_A, WF_B], [masked(WF_B)], "channels.0.webhook_url"),
+        ([WF_A, WF_B], [masked(WF_A), masked(WF_B), {"type": "in_app"}], "channels.0.webhook_url"),
+        ([A, C], [masked(C), masked(A)], [C, A]),  # different masks: unambiguous in any order
+        ([A], [masked(A) | {"type": "slack_workflow"} | {"channel": None}], "channels.0.webhook_url"),
+        ([A], [masked(C)], "channels.0.webhook_url"),  # a mask that stands for nothing stored
+        ([A], [B], [B]),  # a new secret sent in full replaces the old one
+        ([], [masked(A)], "channels.0.webhook_url"),
+    ],
+)
+def test_masked_secrets_are_matched_by_identity_not_by_mask(
+    stored: list[dict[str, str]], sent: list[dict[str, str]], expected: list[dict[str, str]] | str
+) -> None:
+    alert = create(
+        {
+            "kind": "source_volume",
+            "source_id": "s",
+            "threshold_pct": 4,
+            "channels": stored or [{"type": "in_app"}],
+        }
+    )
+    body = {"channels": [{k: v for k, v in c.items() if v is not None} for c in sent]}
+    if isinstance(expected, str):
+        with pytest.raises(InvalidRequest) as raised:
+            patched_alert(alert, body, [], NOW)
+        assert raised.value.details[0]["field"] == expected
+        assert "send the webhook_url" in raised.value.details[0]["message"]
+        assert "SECRET" not in str(raised.value.details)
+    else:
+        patched = patched_alert(alert, body, [], NOW)
+        assert [c.model_dump() for c in patched.channels] == expected
+
+
+def test_a_masked_integration_key_is_restored_or_refused() -> None:
+    other = "0123456789abcdef0123456789ZZWXYZ"
+    alert = create(
+        {
+            "kind": "source_volume",
+            "source_id": "s",
+            "threshold_pct": 4,
+            "channels": [
+                {"type": "pagerduty", "integration_key": PD_KEY},
+                {"type": "pagerduty", "integration_key": other},
+            ],
+        }
+    )
+    echoed = [masked_channel(channel) for channel in alert.channels]
+    assert patched_alert(alert, {"channels": echoed}, [], NOW).channels == alert.channels
+    with pytest.raises(InvalidRequest) as raised:
+        patched_alert(alert, {"channels": echoed[1:]}, [], NOW)
+    assert raised.value.details[0]["field"] == "channels.0.integration_key"
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({"enabled": 0.0}, "enabled"),
+        ({"enabled": 1}, "enabled"),
+        ({"enabled": "true"}, "enabled"),
+        ({"threshold_pct": "5"}, "threshold_pct"),
+        ({"threshold_pct": True}, "threshold_pct"),
+        ({"threshold_pct": None}, "threshold_pct"),
+        ({"version": 1.0}, "version"),
+        ({"version": "1"}, "version"),
+        ({"name": 5}, "name"),
+        ({"channels": [{"type": "email", "address": 5}]}, "channels.0.address"),
+        ({"channels": {"type": "in_app"}}, "channels"),
+    ],
+)
+def test_request_fields_take_strict_json_types(body: dict[str, object], field: str) -> None:
+    alert = create(
+        {"kind": "source_volume", "source_id": "s", "threshold_pct": 4, "channels": [{"type": "in_app"}]}
+    )
+    with pytest.raises(InvalidRequest) as raised:
+        patched_alert(alert, body, [], NOW)
+    assert raised.value.details[0]["field"] == field
+
+
+@pytest.mark.parametrize(
+    ("sent", "stored"), [(5, Decimal(5)), (7.25, Decimal("7.25")), (0.1, Decimal("0.1"))]
+)
+def test_json_number_thresholds_are_exact(sent: float, stored: Decimal) -> None:
+    alert = create(
+        {"kind": "source_volume", "source_id": "s", "threshold_pct": sent, "channels": [{"type": "in_app"}]}
+    )
+    assert alert.threshold_pct == stored
+
+
+def test_a_bad_channel_type_is_not_echoed() -> None:
+    with pytest.raises(InvalidRequest) as raised:
+        create(
+            {
+                "kind": "source_volume",
+                "source_id": "s",
+                "threshold_pct": 4,
+                "channels": [{"type": "carrier_pigeon_SECRET"}],
+            }
+        )
+    assert raised.value.details[0]["field"] == "channels.0.type"
+    assert "SECRET" not in str(raised.value.details) and "email" in raised.value.details[0]["message"]
+
+
+@pytest.mark.parametrize(
+    ("sent", "stored"),
+    [
+        (0.123456, Decimal("0.123456")),
+        (0.1 + 0.2, None),  # 0.30000000000000004, not 0.3: 17 digits, refused
+        (1.0000001, None),  # 7 decimals
+        (5e-324, None),
+        (999999.999999, Decimal("999999.999999")),
+    ],
+)
+def test_a_float_threshold_is_the_decimal_it_was_written_as(sent: float, stored: Decimal | None) -> None:
+    body = {
+        "kind": "source_volume",
+        "source_id": "s",
+        "threshold_pct": sent,
+        "channels": [{"type": "in_app"}],
+    }
+    if stored is None:
+        with pytest.raises(InvalidRequest) as raised:
+            create(body)
+        assert raised.value.details[0]["field"] == "threshold_pct"
+    else:
+        assert create(body).threshold_pct == stored

@@ -100,7 +100,7 @@ T12 = 10**12
 @pytest.mark.parametrize(
     ("threshold", "current", "baseline", "status", "pct"),
     [
-        # SPEC §2: threshold 4 with baseline 100 fires below 96 and above 104.
+        # Threshold 4 with baseline 100 fires below 96 and above 104.
         ("4", 95, 100, "firing", "-5.00"),
         ("4", 96, 100, "ok", "-4.00"),
         ("4", 100, 100, "ok", "0.00"),
@@ -278,7 +278,7 @@ def test_audience_size_compares_the_latest_sizes(
 @pytest.mark.parametrize(
     ("threshold", "delivered", "failed", "status", "pct"),
     [
-        # SPEC §2: threshold 99 fires at 98.99 % and below; 99.00 % does not fire.
+        # Threshold 99 fires at 98.99 % and below; 99.00 % does not fire.
         ("99", 9899, 101, "firing", "98.99"),
         ("99", 99, 1, "ok", "99.00"),
         ("99", 9900, 100, "ok", "99.00"),

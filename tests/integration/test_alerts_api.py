@@ -82,7 +82,7 @@ def test_create_list_get_patch_disable_delete(module_worker: WorkerProcess, uniq
     )
 
     status, patched = alice.call(
-        "PATCH", f"/v1/workspaces/{{ws}}/alerts/{alert_id}", {"threshold_pct": "7.25", "name": "Web traffic"}
+        "PATCH", f"/v1/workspaces/{{ws}}/alerts/{alert_id}", {"threshold_pct": 7.25, "name": "Web traffic"}
     )
     assert status == 200, patched
     assert (patched["threshold_pct"], patched["name"], patched["version"]) == (7.25, "Web traffic", 2)
@@ -108,7 +108,7 @@ def test_every_kind_can_be_created_with_its_subjects(module_worker: WorkerProces
             "source_id": "web",
             "threshold_pct": 99,
         },
-        {"kind": "mapping_delivery_rate", "mapping_id": "m1", "threshold_pct": "99.5"},
+        {"kind": "mapping_delivery_rate", "mapping_id": "m1", "threshold_pct": 99.5},
         {"kind": "activation_volume", "audience_id": "vip", "destination_id": "ads", "threshold_pct": 10},
         {"kind": "audience_size", "audience_id": "vip", "threshold_pct": 0.5},
     ]

@@ -245,8 +245,8 @@ async def test_source_volume_boundaries(
         pipeline.source("drop96", hundred, [1] * 96),
         pipeline.source("rise104", hundred, [1] * 104),
         # Decimal threshold: exactly -2.5 % does not fire, -2.6 % does.
-        pipeline.source("dec-eq", [1000], [975], threshold="2.5"),
-        pipeline.source("dec-over", [1000], [974], threshold="2.5", expect="firing"),
+        pipeline.source("dec-eq", [1000], [975], threshold=2.5),
+        pipeline.source("dec-over", [1000], [974], threshold=2.5, expect="firing"),
         # Large pre-aggregated counts: 10^12 against 10^12 + 4 %.
         pipeline.source("huge-eq", [10**12], [10**12 + 4 * 10**10]),
         pipeline.source("huge-over", [10**12], [10**12 + 4 * 10**10 + 1], expect="firing"),
@@ -285,7 +285,7 @@ async def test_delivery_rate_and_activation_boundaries(
         pipeline.delivery("d9900", "destination", 9900, 100),
         pipeline.delivery("m9899", "mapping", 9899, 101),
         pipeline.delivery("m9900", "mapping", 99, 1),
-        pipeline.delivery("m-decimal", "mapping", 99_949, 51, threshold="99.95"),  # 99.949 % < 99.95
+        pipeline.delivery("m-decimal", "mapping", 99_949, 51, threshold=99.95),  # 99.949 % < 99.95
         pipeline.delivery("d-none", "destination", 0, 0),
         pipeline.delivery("act95", "activation", 95, 3, threshold=4, baseline_delivered=100),
         pipeline.delivery("act96", "activation", 96, 0, threshold=4, baseline_delivered=100),

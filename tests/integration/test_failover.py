@@ -10,7 +10,7 @@ import orjson
 
 from streamalert.auth import Principal
 from tests.conftest import worker_env
-from tests.support import ApiUser, WorkerProcess, http_get, issue_token, produce
+from tests.support import ApiUser, WorkerProcess, http_get, issue_token, produce, wait_caught_up
 
 SOURCES = [f"src-{i}" for i in range(12)]  # enough keys to land on every one of 4 partitions
 
@@ -77,6 +77,11 @@ async def test_a_surviving_worker_keeps_alerts_firing_and_delivering(
         while statuses() != {"ok"}:
             assert time.monotonic() < deadline, statuses()
             await asyncio.sleep(0.3)
+        # Reads used to take ~1 s each, so the loop above gave the first worker time to commit
+        # its offsets. A worker killed before it ever committed a pipeline-events partition
+        # leaves the survivor never consuming that partition (seen on main's code too): a
+        # separate defect, reported to the lead, not what this test is about.
+        await wait_caught_up(kafka_bootstrap, unique, [f"{unique}.pipeline-events"])
 
         assert first.process is not None
         first.process.kill()

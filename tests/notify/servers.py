@@ -18,22 +18,16 @@ from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
-from pathlib import Path
 from typing import Any
 
 import pytest
 from aiohttp import web
 from aiosmtpd.controller import Controller
 from jsonschema import Draft202012Validator
-from referencing import Registry, Resource
-from referencing.jsonschema import DRAFT202012
 
 from streamalert.evaluation.state import event_id
 from streamalert.records.outputs import AlertFired, ChangeObserved, RateObserved, Subject, Window
-
-PAGERDUTY_OPENAPI = Path("/work/shared/reference/pagerduty-events-v2.openapi.json")
-PAGERDUTY_URI = "urn:pagerduty:events-v2"
-_ENQUEUE_SCHEMA = "#/paths/~1enqueue/post/requestBody/content/application~1json/schema"
+from tests.notify.pagerduty_contract import ENQUEUE, PAYLOAD
 
 
 def free_port() -> int:
@@ -258,14 +252,9 @@ class SlackWorkflowWebhook(VendorServer):
         return Reply(400, '{"ok":false,"error":"invalid_webhook_format"}')
 
 
-PAGERDUTY_DOCUMENT: dict[str, Any] = json.loads(PAGERDUTY_OPENAPI.read_text())
-
-
 def pagerduty_validator() -> Draft202012Validator:
-    """The request schema of POST /enqueue from PagerDuty's OpenAPI document, $refs resolved."""
-    resource = Resource.from_contents(PAGERDUTY_DOCUMENT, default_specification=DRAFT202012)
-    registry = Registry().with_resource(PAGERDUTY_URI, resource)
-    return Draft202012Validator({"$ref": PAGERDUTY_URI + _ENQUEUE_SCHEMA}, registry=registry)
+    """The request schema of POST /v2/enqueue (`pagerduty_contract.py`)."""
+    return Draft202012Validator(ENQUEUE, format_checker=Draft202012Validator.FORMAT_CHECKER)
 
 
 class PagerDuty(VendorServer):
@@ -277,12 +266,8 @@ class PagerDuty(VendorServer):
 
     content_type = "application/json"
     validator = pagerduty_validator()
-    _top_fields = frozenset(
-        PAGERDUTY_DOCUMENT["paths"]["/enqueue"]["post"]["requestBody"]["content"]["application/json"][
-            "schema"
-        ]["properties"]
-    )
-    _payload_fields = frozenset(PAGERDUTY_DOCUMENT["components"]["schemas"]["Payload"]["properties"])
+    _top_fields = frozenset(ENQUEUE["properties"])
+    _payload_fields = frozenset(PAYLOAD["properties"])
 
     def validate(self, request: web.Request, body: bytes) -> str | None:
         if request.path != "/v2/enqueue":

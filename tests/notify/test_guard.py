@@ -1,4 +1,4 @@
-"""The send-time webhook guard (SPEC §4): https, vendor host, public addresses, pinned connection."""
+"""The send-time webhook guard: https, vendor host, public addresses, pinned connection."""
 
 from __future__ import annotations
 

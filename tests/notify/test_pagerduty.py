@@ -116,3 +116,23 @@ async def test_status_classification(pagerduty_server: PagerDuty, status: int, r
     pagerduty_server.script = [Reply(status, '{"status":"error"}')]
     result = await integration(pagerduty_server).send(change_event())
     assert (result.delivered, result.retryable, result.status_code) == (False, retryable, status)
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"routing_key": "short"},
+        {"event_action": "explode"},
+        {"dedup_key": "k" * 256},
+        {"payload": None},
+        {"payload": {"summary": "s", "source": "streamalert", "severity": "fatal"}},
+        {"payload": {"summary": "x" * 1025, "source": "streamalert", "severity": "error"}},
+        {"payload": {"source": "streamalert", "severity": "error"}},
+        {"event_action": "resolve", "dedup_key": None},
+    ],
+)
+def test_the_contract_refuses_what_pagerduty_refuses(change: dict[str, object]) -> None:
+    body = pagerduty_event(ALL_EVENTS[0](), KEY, dedup_key=alert_dedup_key(ALL_EVENTS[0]()))
+    body |= change
+    body = {key: value for key, value in body.items() if value is not None}
+    assert list(pagerduty_validator().iter_errors(body))

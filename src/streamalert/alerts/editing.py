@@ -1,16 +1,29 @@
-"""Creating and editing alerts: request models and the rules that turn them into configs. Pure."""
+"""Creating and editing alerts: request models and the rules that turn them into configs. Pure.
+
+Requests are validated strictly, once for every field: a number must be a JSON number, a
+boolean `true`/`false`, a string a string (`"5"` is not 5, `0` is not `false`). Records read
+back from the system of record are validated as before.
+"""
 
 from __future__ import annotations
 
+import math
+import re
 import uuid
 from datetime import datetime
+from decimal import Decimal
 from typing import Annotated, Any, TypeVar
+from urllib.parse import urlsplit
 
-from pydantic import Field, ValidationError
+from pydantic import BeforeValidator, ConfigDict, Field, ValidationError, WithJsonSchema
 
 from streamalert.alerts.masking import mask_secret, mask_url
 from streamalert.records.alerts import (
+    ALERT_KINDS,
+    ALLOWED_SUBJECTS,
     DEFAULT_NAMES,
+    RATE_KINDS,
+    REQUIRED_SUBJECTS,
     SUBJECT_FIELDS,
     AlertConfig,
     AlertKind,
@@ -24,13 +37,83 @@ from streamalert.records.common import Id, StrictRecord
 
 Channels = Annotated[list[Channel], Field(min_length=1, max_length=20)]
 
+MAX_THRESHOLD = Decimal("999999.999999")  # 12 digits, 6 of them decimals
+
+
+def _json_number(value: Any) -> Any:
+    """A JSON number (int or finite float) as an exact Decimal; anything else is refused."""
+    if isinstance(value, bool) or not isinstance(value, int | float | Decimal):
+        raise ValueError("must be a JSON number")
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            raise ValueError("must be a finite number")
+        # The shortest decimal that reads back as this double: what the client wrote.
+        return Decimal(repr(value))
+    return Decimal(value)
+
+
+RequestThreshold = Annotated[
+    Threshold,
+    BeforeValidator(_json_number),
+    WithJsonSchema(
+        {
+            "type": "number",
+            "exclusiveMinimum": 0,
+            "maximum": float(MAX_THRESHOLD),
+            "multipleOf": 0.000001,
+            "description": "percent, greater than 0 with at most 6 decimals; at most 100 for the "
+            "rate kinds (destination_delivery_rate, mapping_delivery_rate)",
+        }
+    ),
+]
+
+
+def kind_rules_schema() -> list[dict[str, Any]]:
+    """Each kind's subject fields and threshold limit as JSON Schema `if`/`then` clauses."""
+    rules = []
+    for kind in ALERT_KINDS:
+        properties: dict[str, Any] = {field: {"type": "string"} for field in REQUIRED_SUBJECTS[kind]}
+        properties |= {
+            field: {"type": "null"} for field in SUBJECT_FIELDS if field not in ALLOWED_SUBJECTS[kind]
+        }
+        if kind in RATE_KINDS:
+            properties["threshold_pct"] = {"maximum": 100}
+        rules.append(
+            {
+                "if": {"properties": {"kind": {"const": kind}}, "required": ["kind"]},
+                "then": {"required": list(REQUIRED_SUBJECTS[kind]), "properties": properties},
+            }
+        )
+    return rules
+
+
+def _kind_table() -> str:
+    rows = [
+        f"{kind}: requires {' and '.join(REQUIRED_SUBJECTS[kind])}"
+        + (
+            f", may have {', '.join(optional)}"
+            if (optional := [f for f in ALLOWED_SUBJECTS[kind] if f not in REQUIRED_SUBJECTS[kind]])
+            else ""
+        )
+        + ("; threshold at most 100" if kind in RATE_KINDS else "")
+        for kind in ALERT_KINDS
+    ]
+    return "Subject fields by kind (any other subject field must be absent or null): " + "; ".join(rows) + "."
+
 
 class AlertCreate(StrictRecord):
     """`POST /v1/workspaces/{ws}/alerts`. Ids, creator and times are set by the server."""
 
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra=lambda schema: schema.update(
+            {"allOf": kind_rules_schema(), "description": f"{schema.get('description', '')} {_kind_table()}"}
+        ),
+    )
+
     kind: AlertKind
     name: AlertName | None = None
-    threshold_pct: Threshold
+    threshold_pct: RequestThreshold
     source_id: Id | None = None
     destination_id: Id | None = None
     mapping_id: Id | None = None
@@ -44,13 +127,14 @@ class AlertPatch(StrictRecord):
 
     Kind and subject are what an alert *is* (its state, incidents and event ids belong to
     them), so they cannot change: a different subject is a new alert. Channels are replaced as
-    a whole; a channel sent back with its masked secret keeps the stored secret. `version`,
+    a whole; a channel sent back with its masked secret keeps the stored secret it stands for
+    (`restore_secrets`). `version`,
     when given, must be the stored one (409 otherwise), so concurrent edits cannot overwrite
     each other unseen.
     """
 
     name: AlertName | None = None
-    threshold_pct: Threshold | None = None
+    threshold_pct: RequestThreshold | None = None
     enabled: bool | None = None
     channels: Channels | None = None
     version: Annotated[int, Field(ge=1)] | None = None
@@ -75,14 +159,15 @@ class InvalidRequest(Exception):
 def field_errors(error: ValidationError) -> list[dict[str, str]]:
     """Pydantic errors as `{"field", "message"}`, never echoing the input (it may hold a secret)."""
     details = []
-    for item in error.errors(include_url=False, include_input=False, include_context=False):
+    # The input is read only to keep it out of the message (it may hold a secret).
+    for item in error.errors(include_url=False, include_context=False):
         location = [str(part) for part in item["loc"]]
         if item["type"] in ("union_tag_invalid", "union_tag_not_found"):
             location.append("type")
         # Discriminated unions add the tag as a path step (`channels.0.slack.webhook_url`).
         if len(location) >= 3 and location[0] == "channels" and location[2] in _CHANNEL_TYPES:
             del location[2]
-        message = item["msg"].removeprefix("Value error, ")
+        message = _safe_message(item)
         details.append({"field": ".".join(location), "message": message})
     return details
 
@@ -91,11 +176,22 @@ _CHANNEL_TYPES = {"email", "slack", "slack_workflow", "pagerduty", "in_app"}
 RequestT = TypeVar("RequestT", AlertCreate, AlertPatch)
 
 
+def _safe_message(item: Any) -> str:
+    """The error's message, unless it would repeat what the client sent."""
+    if item["type"] in ("union_tag_invalid", "union_tag_not_found"):
+        return "must be one of: " + ", ".join(sorted(_CHANNEL_TYPES))
+    message: str = item["msg"].removeprefix("Value error, ")
+    sent = item.get("input")
+    if isinstance(sent, str) and len(sent) >= 3 and sent in message:
+        return "is not valid"
+    return message
+
+
 def parse_request(model: type[RequestT], body: Any, webhook_allow: list[str]) -> RequestT:
     if not isinstance(body, dict):
         raise InvalidRequest([{"field": "", "message": "the request body must be a JSON object"}])
     try:
-        return model.model_validate(body, context={"webhook_allow": webhook_allow})
+        return model.model_validate(body, strict=True, context={"webhook_allow": webhook_allow})
     except ValidationError as error:
         raise InvalidRequest(field_errors(error)) from None
 
@@ -140,7 +236,7 @@ def patched_alert(
             )
         body = {key: value for key, value in body.items() if key not in IMMUTABLE_FIELDS}
         if isinstance(body.get("channels"), list):
-            body = body | {"channels": [keep_stored_secret(c, current.channels) for c in body["channels"]]}
+            body = body | {"channels": restore_secrets(body["channels"], current.channels)}
     patch = parse_request(AlertPatch, body, webhook_allow)
     changes = patch.model_dump(exclude_unset=True)
     expected_version = changes.pop("version", None)
@@ -158,17 +254,85 @@ def patched_alert(
         raise InvalidRequest(field_errors(error)) from None
 
 
-def keep_stored_secret(sent: Any, stored: list[Channel]) -> Any:
-    """A channel echoed back from a response carries a masked secret: restore the stored one."""
-    if not isinstance(sent, dict):
-        return sent
-    for channel in stored:
-        if channel.type != sent.get("type"):
+SECRET_FIELDS = ("webhook_url", "integration_key")
+_MASKED_PATH = re.compile(r"^/\*{4}.{0,4}$")
+
+
+def looks_masked(field: str, value: str) -> bool:
+    """True for a value in the shape the API shows a secret in, which no real secret has."""
+    if field == "integration_key":
+        return re.fullmatch(r"\*{4}.{0,4}", value) is not None
+    try:
+        parts = urlsplit(value)
+    except ValueError:
+        return False
+    return _MASKED_PATH.match(parts.path + (f"?{parts.query}" if parts.query else "")) is not None
+
+
+def _masked(field: str, secret: str) -> str:
+    return mask_url(secret) if field == "webhook_url" else mask_secret(secret)
+
+
+def restore_secrets(sent: list[Any], stored: list[Channel]) -> list[Any]:
+    """Channels echoed back from a response carry masked secrets: put the stored ones back.
+
+    A mask is not an identity (two Slack URLs may end in the same four characters). A masked
+    value stands for a stored channel of the same type and mask, preferring the one with the
+    same Slack channel name; each stored channel is claimed at most once, unambiguous matches
+    first. When several remain, the stored channel at the same index decides if the list kept
+    its length (an unchanged echo); otherwise the request is refused with a 422 naming the
+    field and asking for the secret itself. A masked value that matches nothing is refused too,
+    rather than stored as if it were a URL.
+    """
+    pending: dict[int, tuple[str, list[Channel], list[Channel]]] = {}
+    resolved: dict[int, tuple[str, Channel]] = {}
+    for index, channel in enumerate(sent):
+        if not isinstance(channel, dict):
             continue
-        url = getattr(channel, "webhook_url", None)
-        if url is not None and sent.get("webhook_url") == mask_url(url):
-            return sent | {"webhook_url": url}
-        key = getattr(channel, "integration_key", None)
-        if key is not None and sent.get("integration_key") == mask_secret(key):
-            return sent | {"integration_key": key}
-    return sent
+        for field in SECRET_FIELDS:
+            value = channel.get(field)
+            if not isinstance(value, str) or not looks_masked(field, value):
+                continue
+            same = [
+                c
+                for c in stored
+                if c.type == channel.get("type")
+                and _masked(field, getattr(c, field, None) or "") == value
+                and getattr(c, field, None) is not None
+            ]
+            named = [
+                c for c in same if "channel" in channel and getattr(c, "channel", None) == channel["channel"]
+            ]
+            unique = named if len(named) == 1 else same if len(same) == 1 else None
+            if unique is not None:
+                resolved[index] = (field, unique[0])
+            else:
+                pending[index] = (field, named, same)
+    claimed = {id(channel) for _, channel in resolved.values()}
+    problems: list[dict[str, str]] = []
+    for index, (field, named, same) in pending.items():
+        candidates = [c for c in (named or same) if id(c) not in claimed]
+        if len(candidates) == 1:
+            choice: Channel | None = candidates[0]
+        elif candidates and len(sent) == len(stored) and any(c is stored[index] for c in candidates):
+            choice = stored[index]
+        else:
+            choice = None
+        if choice is None:
+            problems.append(
+                {
+                    "field": f"channels.{index}.{field}",
+                    "message": f"is masked and matches no single stored {field}; send the {field} itself",
+                }
+            )
+        else:
+            claimed.add(id(choice))
+            resolved[index] = (field, choice)
+    if problems:
+        raise InvalidRequest(problems)
+    return [
+        channel | {resolved[index][0]: getattr(resolved[index][1], resolved[index][0])}
+        if index in resolved
+        else channel
+        for index, channel in enumerate(sent)
+    ]

@@ -51,7 +51,7 @@ class AlertOut(AlertConfig):
 
 
 class AlertRow(StrictRecord):
-    """One row of the alerting table (SPEC §5.2)."""
+    """One row of the alerting table."""
 
     id: Id
     name: str

@@ -1,4 +1,4 @@
-"""Window arithmetic of SPEC §2. Pure functions; "now" is always passed in."""
+"""Window arithmetic (docs/design.md#alerts). Pure functions; "now" is always passed in."""
 
 from __future__ import annotations
 

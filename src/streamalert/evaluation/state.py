@@ -1,4 +1,4 @@
-"""The alert state machine (SPEC §2): which evaluations notify, and what history keeps. Pure.
+"""The alert state machine (docs/design.md#alerts): which evaluations notify, and what history keeps. Pure.
 
 A notification is sent when an alert starts firing with no incident open (`firing`), and when
 it is back to `ok` while an incident is open (`resolved`). `insufficient_data` never notifies

@@ -1,4 +1,4 @@
-"""Notification delivery (SPEC §4): one small integration per channel type, one shared pipeline.
+"""Notification delivery (docs/design.md#notification): one small integration per channel type, one shared pipeline.
 
 - `base`: the `Integration` protocol, `SendResult`, shared HTTP classification and wording;
 - `pipeline.deliver`: attempts, timeouts, retries with backoff, the delivery log;

@@ -1,4 +1,4 @@
-"""Email over SMTP (SPEC §4): a text and an HTML part, threaded firing → resolved.
+"""Email over SMTP: a text and an HTML part, threaded firing → resolved.
 
 - Server: `smtp://[user:pass@]host[:port]` (port 25 by default; STARTTLS when offered) or
   `smtps://…` (implicit TLS, port 465 by default), from `settings.smtp_url`.

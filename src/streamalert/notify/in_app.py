@@ -1,4 +1,4 @@
-"""In-app notifications (the bell, SPEC §5.1): one entry appended to the workspace's list.
+"""In-app notifications (the bell): one entry appended to the workspace's list.
 
 The list itself lives elsewhere; this integration only builds the entry and hands it to the
 injected `append(workspace_id, notification)` coroutine. An exception from `append` counts as

@@ -1,7 +1,7 @@
 """Delivering one alert-fired event to one channel: attempts, retries, backoff, the delivery log.
 
 Written once for every integration. Each attempt is bounded by a timeout and recorded
-(`deliveries`, SPEC §3.5) before the next one starts. A failure the integration calls
+(`deliveries`) before the next one starts. A failure the integration calls
 retryable is tried again after an exponential backoff with full jitter; a 429's Retry-After is
 waited for at least. The caller runs each (event, channel) delivery as its own task, so a
 slow endpoint delays only its own; what they share is `Limits`, the number of sends in

@@ -1,4 +1,4 @@
-"""Every record streamalert reads or writes, as pydantic models (SPEC §3, §5.2)."""
+"""Every record streamalert reads or writes, as pydantic models (docs/design.md#topics)."""
 
 from streamalert.records.alerts import AlertConfig, AlertKind, Channel
 from streamalert.records.inputs import AudienceSize, DeliveryResult, SourceEvents, pipeline_event_adapter

@@ -140,7 +140,17 @@ def _slack_webhook(value: str, info: ValidationInfo) -> str:
     return value if allow is None else check_webhook_url(value, SLACK_HOSTS, allow)
 
 
-SlackWebhookUrl = Annotated[str, StringConstraints(max_length=2048), AfterValidator(_slack_webhook)]
+WEBHOOK_RULE = (
+    "an absolute https URL on hooks.slack.com, default port, without credentials; a host or "
+    "CIDR named in the operator's STREAMALERT_WEBHOOK_ALLOW is accepted over http or https "
+    "and any port instead. Responses show it masked."
+)
+SlackWebhookUrl = Annotated[
+    str,
+    StringConstraints(max_length=2048),
+    AfterValidator(_slack_webhook),
+    Field(description=WEBHOOK_RULE),
+]
 """A Slack webhook URL, held to the webhook rule when it comes from a request."""
 
 

@@ -83,7 +83,7 @@ Percent = Annotated[
     PlainSerializer(_decimal_to_json, return_type=int | float, when_used="json"),
     WithJsonSchema({"type": "number"}),
 ]
-"""A percentage held as a Decimal so that boundaries compare exactly (SPEC §2)."""
+"""A percentage held as a Decimal so that boundaries compare exactly (docs/design.md#alerts)."""
 
 
 class Record(BaseModel):

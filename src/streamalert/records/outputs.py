@@ -1,4 +1,4 @@
-"""Records streamalert writes: alert-fired events, delivery attempts, dead letters (SPEC §3.3-3.5)."""
+"""Records streamalert writes: alert-fired events, delivery attempts, dead letters (docs/design.md#topics)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""`streamalert simulate`: realistic pipeline metrics for demos and benchmarks (SPEC §5.3).
+"""`streamalert simulate`: realistic pipeline metrics for demos and benchmarks.
 
 Two layers, kept apart:
 
@@ -8,7 +8,7 @@ Two layers, kept apart:
   `random.Random`, so a seed repeats a run exactly;
 - Kafka I/O: the topic check, a batching producer, the backfill and the live phase.
 
-Volumes are planned per 24-hour window as the worker sees them (SPEC §2): the baseline window
+Volumes are planned per 24-hour window as the worker sees them (docs/design.md#alerts): the baseline window
 [H - 48h, H - 24h) and the current window [H - 24h, H) hold the same total for a subject, spread
 over the hours by the daily curve and some noise. Only the anomalies asked for move a subject's
 current window away from its baseline, so an alert fires where the user expects it and nowhere else.

@@ -48,12 +48,12 @@ class Emission:
 
 
 def to_millis(moment: datetime) -> datetime:
-    """`moment` truncated to the millisecond: what its RFC 3339 form carries (SPEC §3)."""
+    """`moment` truncated to the millisecond: what its RFC 3339 form carries."""
     return moment.replace(microsecond=moment.microsecond // 1000 * 1000)
 
 
 def emit(record: InputRecord) -> Emission:
-    """Wrap a validated record; the key is its subject id, as the worker demands (SPEC §3)."""
+    """Wrap a validated record; the key is its subject id, as the worker demands."""
     topic: TopicKey = "delivery-results" if isinstance(record, DeliveryResult) else "pipeline-events"
     return Emission(topic, record.subject_key, record)
 

@@ -1,4 +1,4 @@
-"""The alerts API (SPEC §5.1): `/v1/workspaces/{ws}/…`, Bearer tokens, read-your-writes."""
+"""The alerts API: `/v1/workspaces/{ws}/…`, Bearer tokens, read-your-writes."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 
 from aiohttp import web
 
-from streamalert.alerts.editing import AlertCreate, new_alert, parse_request, patched_alert
+from streamalert.alerts.editing import AlertCreate, VersionConflict, new_alert, parse_request, patched_alert
 from streamalert.alerts.responses import alert_body, alert_row, history_body
 from streamalert.auth import Principal, TokenStore
 from streamalert.evaluation.series import series_of
@@ -91,6 +91,7 @@ async def create_alert(request: web.Request) -> web.Response:
     creator = Creator(user_id=principal.user_id, name=principal.name)
     alert = new_alert(payload, principal.workspace_id, creator, datetime.now(UTC))
     stored = await wiring.config_view.put(alert)
+    log.info("alert %s created by %s: %s", stored.id, principal.user_id, stored.name)
     return json_response(alert_body(stored), status=201)
 
 
@@ -120,12 +121,29 @@ async def get_alert(request: web.Request) -> web.Response:
 
 async def patch_alert(request: web.Request) -> web.Response:
     wiring = _wiring(request)
-    current = await _find(request)
-    updated = patched_alert(
-        current, await json_body(request), wiring.settings.webhook_allow, datetime.now(UTC)
+    body = await json_body(request)
+    for attempt in range(1, PATCH_ATTEMPTS + 1):
+        current = await _find(request)
+        updated = patched_alert(current, body, wiring.settings.webhook_allow, datetime.now(UTC))
+        try:
+            stored = await wiring.config_view.put(updated)
+            break
+        except VersionConflict:
+            # Another worker wrote this version first. With a `version` the client asked for
+            # compare-and-set: 409. Without one, apply the patch again to what won.
+            if "version" in body or attempt == PATCH_ATTEMPTS:
+                raise
+    log.info(
+        "alert %s edited by %s (version %d): %s",
+        stored.id,
+        _principal(request).user_id,
+        stored.version,
+        stored.name,
     )
-    stored = await wiring.config_view.put(updated)
     return json_response(alert_body(stored))
+
+
+PATCH_ATTEMPTS = 3
 
 
 async def delete_alert(request: web.Request) -> web.Response:
@@ -134,6 +152,7 @@ async def delete_alert(request: web.Request) -> web.Response:
     if principal.role != "owner" and alert.created_by.user_id != principal.user_id:
         raise ApiError(403, "forbidden", "only the alert's creator or a workspace owner can delete it")
     await wiring.config_view.delete(alert.id)
+    log.info("alert %s deleted by %s", alert.id, principal.user_id)
     return web.Response(status=204)
 
 

@@ -1,4 +1,4 @@
-"""Every error leaves the API as `{"error": {"code", "message", "details"?}}` (SPEC §5)."""
+"""Every error leaves the API as `{"error": {"code", "message", "details"?}}`."""
 
 from __future__ import annotations
 
@@ -53,7 +53,10 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
         if error.status < 400:
             raise
         code = HTTP_CODES.get(error.status, "error")
-        return error_response(error.status, code, error.reason or code)
+        response = error_response(error.status, code, error.reason or code)
+        if "Allow" in error.headers:  # a 405 says which methods the resource has
+            response.headers["Allow"] = error.headers["Allow"]
+        return response
     except Exception:
         log.exception("unhandled error on %s %s", request.method, request.path)
         return error_response(500, "internal", "internal error")

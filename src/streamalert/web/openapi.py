@@ -104,7 +104,9 @@ def _json(name: str, description: str) -> dict[str, Any]:
 ERRORS = {
     "401": _json("Error", "missing or unknown token"),
     "404": _json("Error", "no such workspace or alert for this token"),
-    "503": _json("Error", "the worker's view of the topics is catching up; retry"),
+    "503": _json(
+        "Error", "the Kafka broker did not answer in time, or the worker's view is catching up; retry"
+    ),
 }
 BAD_BODY = {"400": _json("Error", "the body is not a JSON object")}
 

@@ -1,4 +1,4 @@
-"""JSON responses rendered with orjson, and the error shape of SPEC §5."""
+"""JSON responses rendered with orjson, and the API's error shape."""
 
 from __future__ import annotations
 

@@ -9,18 +9,19 @@ API can answer (the views are loaded, which does not change during a rebalance),
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
+from aiohttp.http_exceptions import HttpProcessingError
 from mode import Service
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from streamalert import __version__
 from streamalert.metrics import REGISTRY
 from streamalert.web.api import WIRING, add_routes, auth_middleware
-from streamalert.web.errors import error_middleware
+from streamalert.web.errors import HTTP_CODES, error_middleware
 from streamalert.web.openapi import openapi_document
-from streamalert.web.responses import json_response
+from streamalert.web.responses import error_response, json_response
 from streamalert.web.ui import add_ui_routes, session_middleware
 
 if TYPE_CHECKING:
@@ -70,15 +71,56 @@ async def openapi(request: web.Request) -> web.Response:
     return json_response(openapi_document())
 
 
+class SafeRequestHandler(web.RequestHandler):
+    """Answers requests aiohttp cannot parse in the house error shape, echoing nothing.
+
+    aiohttp answers a malformed request (a header over 8190 bytes, a bad request line) itself,
+    before any middleware: `text/plain` quoting the start of the offending line, logged at
+    ERROR with the same text. That line may be `Authorization: Bearer <token>`.
+    """
+
+    def handle_error(
+        self,
+        request: Any,
+        status: int = 500,
+        exc: BaseException | None = None,
+        message: str | None = None,
+    ) -> web.StreamResponse:
+        if isinstance(exc, HttpProcessingError) or status < 500:
+            # The class only: the exception's text quotes the request.
+            log.warning("refused a malformed HTTP request (%s): %d", type(exc).__name__, status)
+        else:
+            log.error("HTTP request failed: %d", status, exc_info=exc)
+        if request.writer.output_size > 0:
+            raise ConnectionError("the response was already started")
+        code = HTTP_CODES.get(status, "error")
+        reason = "the request could not be parsed" if status == 400 else "internal error"
+        response = error_response(status, code, reason if status in (400, 500) else code)
+        response.force_close()
+        return response
+
+
+class _SafeServer(web.Server):
+    def __call__(self) -> web.RequestHandler:
+        return SafeRequestHandler(self, loop=self._loop, **self._kwargs)
+
+
+class _SafeRunner(web.AppRunner):
+    async def _make_server(self) -> web.Server:
+        server = await super()._make_server()
+        server.__class__ = _SafeServer  # same state, only the handler class differs
+        return server
+
+
 class WebServer(Service):
     def __init__(self, wiring: StreamAlert) -> None:
         super().__init__()
         self.wiring = wiring
-        self._runner: web.AppRunner | None = None
+        self._runner: _SafeRunner | None = None
 
     async def on_start(self) -> None:
         settings = self.wiring.settings
-        self._runner = web.AppRunner(create_web_app(self.wiring), access_log=None)
+        self._runner = _SafeRunner(create_web_app(self.wiring), access_log=None)
         await self._runner.setup()
         site = web.TCPSite(self._runner, settings.web_bind, settings.web_port)
         await site.start()

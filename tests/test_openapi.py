@@ -1,0 +1,83 @@
+"""The OpenAPI document tells the truth about the request rules: it and the server agree."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from jsonschema import Draft202012Validator
+
+from streamalert.alerts.editing import AlertCreate, InvalidRequest, new_alert, parse_request
+from streamalert.records.alerts import Creator
+from streamalert.web.openapi import openapi_document
+
+NOW_CREATOR = Creator(user_id="u", name="U")
+
+
+def validator(name: str) -> Draft202012Validator:
+    document = openapi_document()
+    return Draft202012Validator(
+        {"$ref": f"#/components/schemas/{name}", "components": document["components"]}
+    )
+
+
+def server_accepts(body: dict[str, Any]) -> bool:
+    from datetime import UTC, datetime
+
+    try:
+        new_alert(parse_request(AlertCreate, body, []), "ws", NOW_CREATOR, datetime.now(UTC))
+    except InvalidRequest:
+        return False
+    return True
+
+
+BASE = {"threshold_pct": 4, "channels": [{"type": "in_app"}]}
+
+
+@pytest.mark.parametrize(
+    ("body", "valid"),
+    [
+        ({"kind": "source_volume", "source_id": "s"}, True),
+        ({"kind": "source_volume"}, False),
+        ({"kind": "source_volume", "source_id": None}, False),
+        ({"kind": "source_volume", "source_id": "s", "destination_id": "d"}, False),
+        ({"kind": "source_volume", "source_id": "s", "destination_id": None}, True),
+        ({"kind": "destination_delivery_rate", "destination_id": "d", "source_id": "s"}, True),
+        ({"kind": "destination_delivery_rate", "source_id": "s"}, False),
+        ({"kind": "destination_delivery_rate", "destination_id": "d", "threshold_pct": 100}, True),
+        ({"kind": "destination_delivery_rate", "destination_id": "d", "threshold_pct": 100.5}, False),
+        ({"kind": "mapping_delivery_rate", "mapping_id": "m", "source_id": "s", "destination_id": "d"}, True),
+        ({"kind": "mapping_delivery_rate", "mapping_id": "m", "audience_id": "a"}, False),
+        ({"kind": "activation_volume", "audience_id": "a", "destination_id": "d"}, True),
+        ({"kind": "activation_volume", "audience_id": "a"}, False),
+        ({"kind": "audience_size", "audience_id": "a", "destination_id": "d", "threshold_pct": 250}, True),
+        ({"kind": "audience_size", "audience_id": "a", "source_id": "s"}, False),
+        ({"kind": "source_volume", "source_id": "s", "threshold_pct": 0}, False),
+        ({"kind": "source_volume", "source_id": "s", "threshold_pct": -1}, False),
+        ({"kind": "source_volume", "source_id": "s", "threshold_pct": 0.000001}, True),
+        ({"kind": "source_volume", "source_id": "s", "threshold_pct": 0.0000001}, False),
+        ({"kind": "source_volume", "source_id": "s", "threshold_pct": 999999.999999}, True),
+        ({"kind": "source_volume", "source_id": "s", "threshold_pct": 1000000}, False),
+        ({"kind": "source_volume", "source_id": "s", "threshold_pct": "5"}, False),
+        ({"kind": "source_volume", "source_id": "s", "enabled": 0}, False),
+    ],
+)
+def test_the_document_and_the_server_agree_on_create(body: dict[str, Any], valid: bool) -> None:
+    request = BASE | body
+    assert validator("AlertCreate").is_valid(request) is valid
+    assert server_accepts(request) is valid
+
+
+def test_the_document_states_the_webhook_rule_and_the_kinds() -> None:
+    schemas = openapi_document()["components"]["schemas"]
+    assert "hooks.slack.com" in schemas["SlackChannel"]["properties"]["webhook_url"]["description"]
+    assert (
+        "STREAMALERT_WEBHOOK_ALLOW"
+        in schemas["SlackWorkflowChannel"]["properties"]["webhook_url"]["description"]
+    )
+    assert (
+        "activation_volume: requires audience_id and destination_id" in schemas["AlertCreate"]["description"]
+    )
+    threshold = schemas["AlertPatch"]["properties"]["threshold_pct"]["anyOf"][0]
+    assert (threshold["exclusiveMinimum"], threshold["maximum"]) == (0, 999999.999999)
+    assert "at most 100 for the rate kinds" in threshold["description"]
