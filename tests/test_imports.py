@@ -56,12 +56,7 @@ def cycles(edges: dict[str, set[str]]) -> list[list[str]]:
             elif target in stack:
                 low[node] = min(low[node], index[target])
         if low[node] == index[node]:
-            component = []
-            while True:
-                member = stack.pop()
-                component.append(member)
-                if member == node:
-                    break
+            component = pop_component(stack, node)
             if len(component) > 1:
                 found.append(sorted(component))
 
@@ -69,6 +64,15 @@ def cycles(edges: dict[str, set[str]]) -> list[list[str]]:
         if node not in index:
             visit(node)
     return found
+
+
+def pop_component(stack: list[str], root: str) -> list[str]:
+    component = []
+    while True:
+        member = stack.pop()
+        component.append(member)
+        if member == root:
+            return component
 
 
 def test_the_cycle_finder_finds_cycles() -> None:

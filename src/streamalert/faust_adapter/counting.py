@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any, cast
 
@@ -62,18 +62,10 @@ def register_counting(
         async for events in taken:
             now = datetime.now(UTC)
             RECORDS_IN.labels(events[0].message.topic).inc(len(events))
-            by_partition: dict[int, list[EventT]] = {}
-            for event in events:
-                if await holes.admit(event):
-                    by_partition.setdefault(event.message.partition, []).append(event)
-            for partition, partition_events in by_partition.items():
-                records = [
-                    Delivered(e.key, e.value, Position(e.message.topic, partition, e.message.offset))
-                    for e in partition_events
-                ]
+            for partition, partition_events in (await admitted(holes, events)).items():
                 # Writes belong to the changelog partition of the event being processed: this one's.
                 with attributed_to(partition_events[0]):
-                    await pipeline.count_partition(store, partition, records, now)
+                    await pipeline.count_partition(store, partition, delivered(partition_events), now)
             yield None  # Faust acknowledges the batch: after its writes and dead letters
 
     @app.agent(topics.pipeline_events, name="streamalert.count_pipeline_events")
@@ -85,3 +77,19 @@ def register_counting(
     async def count_delivery_results(stream: StreamT[bytes]) -> AsyncIterator[None]:
         async for _ in count(stream, parse_delivery_result):
             yield None
+
+
+async def admitted(holes: HoleGuard, events: Sequence[EventT]) -> dict[int, list[EventT]]:
+    """The events the hole guard lets through, by partition, each in offset order."""
+    by_partition: dict[int, list[EventT]] = {}
+    for event in events:
+        if await holes.admit(event):
+            by_partition.setdefault(event.message.partition, []).append(event)
+    return by_partition
+
+
+def delivered(events: list[EventT]) -> list[Delivered]:
+    return [
+        Delivered(e.key, e.value, Position(e.message.topic, e.message.partition, e.message.offset))
+        for e in events
+    ]
