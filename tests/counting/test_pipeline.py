@@ -117,3 +117,22 @@ async def test_an_unreadable_stored_state_sends_its_records_to_dead_letter() -> 
     assert total(store, "s2") == 5
     letters = [DeadLetter.model_validate_json(value) for _, value in sink.sent]
     assert [(letter.key, letter.reason) for letter in letters] == [("s1", "could not be counted: KeyError")]
+
+
+async def test_a_state_stored_with_its_partition_still_loads_and_counts_on() -> None:
+    # States written before the partition became the key's home partition carry it as "p".
+    store, sink = MemoryStore(), MemorySink()
+    await run_counting(
+        CountingPipeline(parse_pipeline_event, PARTITIONS, sink), store, topic(RECORDS[:12]), NOW
+    )
+    key = source_key("w", "s1").encode()
+    old = orjson.loads(store.data[key]) | {"p": home_partition(b"s1", PARTITIONS)}
+    store.data[key] = orjson.dumps(old)
+    partitions = topic(RECORDS[:24])
+    partitions[home_partition(b"s1", PARTITIONS)].committed = 1  # s1's first record was counted
+    await run_counting(CountingPipeline(parse_pipeline_event, PARTITIONS, sink), store, partitions, NOW)
+    assert total(store, "s1") == EXPECTED_24["s1"]
+    assert "p" not in orjson.loads(store.data[key])
+
+
+EXPECTED_24 = {s: sum(1 + i % 5 for i in range(24) if SOURCES[i % 12] == s) for s in SOURCES}

@@ -106,14 +106,12 @@ async def reject(sink: DeadLetterSink, letter: DeadLetter) -> None:
 # --- stages 3 to 5, group → apply → store ---------------------------------------------------
 
 
-def apply_group(store: SubjectStore, partition: int, key: str, items: Sequence[Item], now: datetime) -> None:
+def apply_group(store: SubjectStore, key: str, items: Sequence[Item], now: datetime) -> None:
     """Read the subject once, apply its records (replays skipped by offset), write it once."""
     table_key = key.encode()
     raw = store.get(table_key)
     state = SubjectState.from_bytes(raw) if raw is not None else None
-    updated = apply(state, key_counter(key), items, now)
-    updated.partition = partition
-    store.put(table_key, updated.to_bytes())
+    store.put(table_key, apply(state, key_counter(key), items, now).to_bytes())
 
 
 @dataclass
@@ -133,7 +131,7 @@ class CountingPipeline:
         by_offset = {record.position.offset: record for record in records}
         for key, key_items in group_by_key(items).items():
             try:
-                apply_group(store, partition, key, key_items, now)
+                apply_group(store, key, key_items, now)
             except Exception as error:
                 # e.g. a stored state this version cannot read: the records are kept, not lost.
                 log.exception("subject %s cannot be counted; its records go to dead-letter", key)
