@@ -59,9 +59,7 @@ def breakdown(
             for key, items in by_key.items():
                 raw = table.get(key.encode())
                 state = SubjectState.from_bytes(raw) if raw is not None else None
-                updated = apply(state, key_counter(key), items, now)
-                updated.partition = 0
-                table[key.encode()] = updated.to_bytes()
+                table[key.encode()] = apply(state, key_counter(key), items, now).to_bytes()
 
     table_updates()  # warm: every subject has a state, as in a worker that has been running
     return {

@@ -7,7 +7,7 @@ from typing import Any
 
 from faust.types import TP
 
-from streamalert.faust_context import HoleGuard
+from streamalert.faust_adapter.internals import HoleGuard
 
 PART = TP("t.pipeline-events", 2)
 

@@ -7,56 +7,27 @@ Data flow: producers → `pipeline-events` / `delivery-results` → ingest (vali
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from typing import Any, cast
 
 import faust
-from faust.tables.manager import TableManager
 from mode import ServiceT
 
 from streamalert.alerts.view import ConfigView
 from streamalert.auth import TokenStore
 from streamalert.evaluation.view import AlertStateView
+from streamalert.faust_adapter.counting import register_counting
+from streamalert.faust_adapter.evaluation import register_evaluation
+from streamalert.faust_adapter.internals import consumer_lag, partitions_recovered
+from streamalert.faust_adapter.notify import register_notifier
 from streamalert.kafka_config import client_options, faust_options
+from streamalert.metrics import register_state_collector
 from streamalert.notify.inbox import Inbox
 from streamalert.notify.log import DeliveryLog
 from streamalert.settings import Settings, get_settings
 from streamalert.supervision import AgentWatch
 from streamalert.topics import topic_name
-from streamalert.web.readiness import Readiness
-
-
-@dataclass
-class Topics:
-    pipeline_events: faust.TopicT
-    delivery_results: faust.TopicT
-    alert_configs: faust.TopicT
-    alert_fired: faust.TopicT
-    deliveries: faust.TopicT
-    dead_letter: faust.TopicT
-    ticks: faust.TopicT
-
-
-@dataclass
-class StreamAlert:
-    """The running pieces of one worker, handed to each part that registers agents or routes."""
-
-    settings: Settings
-    app: faust.App
-    topics: Topics
-    config_view: ConfigView
-    tokens: TokenStore
-    counts: faust.Table  # subject key → SubjectState bytes
-    alert_states: faust.Table  # alert id → AlertState bytes
-    state_view: AlertStateView
-    delivery_log: DeliveryLog
-    inbox: Inbox
-    kafka: dict[str, Any]  # the options of every direct aiokafka client (kafka_config)
-    agent_watch: AgentWatch
-    readiness: Readiness = field(default_factory=Readiness)  # /readyz: the API can answer
-    # /readyz/partitions: this worker's partitions are assigned and their tables recovered. Kept
-    # out of /readyz so that a rebalance does not take every worker's API out of service.
-    partitions: Readiness = field(default_factory=Readiness)
+from streamalert.web.server import WebServer
+from streamalert.wiring import StreamAlert, Topics
 
 
 def create_faust_app(settings: Settings) -> faust.App:
@@ -161,17 +132,26 @@ def build(settings: Settings | None = None) -> StreamAlert:
         agent_watch=AgentWatch(app, settings.agent_stuck_after),
     )
 
-    # Imported here so that each part registers against this app instance.
-    from streamalert.counting.agents import register_counting
-    from streamalert.evaluation.agents import register_evaluation
-    from streamalert.metrics import register_state_collector
-    from streamalert.notify.agent import register_notifier
-    from streamalert.web.server import WebServer
-
-    register_counting(wiring)
-    register_evaluation(wiring)
-    register_notifier(wiring)
-    register_state_collector(wiring)
+    # Each part gets the pieces it needs, not the whole wiring.
+    register_counting(app, topics, wiring.counts, kafka, settings.partitions)
+    register_evaluation(app, topics, wiring.counts, alert_states, config_view, kafka, settings)
+    register_notifier(
+        app,
+        topics.alert_fired,
+        settings,
+        config_view,
+        wiring.delivery_log,
+        wiring.inbox,
+        kafka,
+        wiring.agent_watch,
+        wiring.readiness,
+    )
+    register_state_collector(
+        config_view,
+        state_view,
+        lambda: consumer_lag(app),
+        lambda: all(wiring.partitions.check().values()),
+    )
     wiring.agent_watch.hook()
     wiring.readiness.add("configs_loaded", lambda: config_view.loaded)
     wiring.readiness.add("tokens_loaded", lambda: wiring.tokens.loaded)
@@ -190,10 +170,3 @@ def build(settings: Settings | None = None) -> StreamAlert:
     app.service(cast(type[ServiceT], WebServer(wiring)))
     app.service(cast(type[ServiceT], wiring.agent_watch))
     return wiring
-
-
-def partitions_recovered(app: faust.App) -> bool:
-    """True once this worker holds an assignment and its tables have caught up."""
-    if app.rebalancing or not cast(TableManager, app.tables).recovery.completed.is_set():
-        return False
-    return bool(app.consumer.assignment())

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import logging
 import sys
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
@@ -19,8 +18,8 @@ from streamalert.records.alerts import ALERT_KINDS
 from streamalert.settings import Settings, get_settings
 
 if TYPE_CHECKING:
-    from streamalert.app import StreamAlert
     from streamalert.client import ApiClient
+    from streamalert.wiring import StreamAlert
 
 
 def user_problem(error: Exception) -> CliError | None:
@@ -96,27 +95,9 @@ def prepare_worker(settings: Settings) -> None:
 
 def run_worker(wiring: StreamAlert) -> None:
     """Run the built app in the foreground until it is stopped."""
-    import faust
+    from streamalert.faust_adapter.worker import run
 
-    from streamalert.logs import install_safe_lines, logging_config
-
-    settings = wiring.settings
-
-    class Worker(faust.Worker):
-        def on_setup_root_logger(self, logger: logging.Logger, level: int) -> None:
-            # Faust's terminal spinner lowers the root logger to DEBUG so that every record
-            # spins it; every debug() call in aiokafka and Faust then builds a record. No spinner.
-            self.spinner = None
-            install_safe_lines(logger)
-
-    Worker(
-        wiring.app,
-        loglevel=settings.log_level,
-        logging_config=logging_config(settings),
-        quiet=not sys.stdout.isatty(),  # no banner or spinner in logs collected by a supervisor
-        # Faust's default would re-route stdout into the log at WARN level.
-        redirect_stdouts=False,
-    ).execute_from_commandline()
+    run(wiring.app, wiring.settings)
 
 
 def _settings_or_exit() -> Settings:

@@ -7,17 +7,16 @@ Counters and histograms are updated where things happen; gauges that describe st
 from __future__ import annotations
 
 from collections import Counter as Tally
-from collections.abc import Iterator
-from typing import TYPE_CHECKING
+from collections.abc import Callable, Iterable, Iterator
+from typing import TYPE_CHECKING, Protocol
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
-from streamalert.faust_context import last_read_offset
-
 if TYPE_CHECKING:
-    from streamalert.app import StreamAlert
+    from streamalert.evaluation.state import AlertState
+    from streamalert.records.alerts import AlertConfig
 
 REGISTRY = CollectorRegistry()
 
@@ -91,10 +90,16 @@ DELIVERIES_UNRECORDED = Gauge(
 
 
 class StateCollector(Collector):
-    """Alerts by state and consumer lag, read from the worker when scraped."""
+    """Alerts by state, consumer lag and partition readiness, read from the worker when scraped."""
 
-    def __init__(self, wiring: StreamAlert) -> None:
-        self.wiring = wiring
+    def __init__(
+        self,
+        configs: Configs,
+        states: States,
+        lag: Callable[[], Iterable[tuple[str, int, int]]],
+        recovered: Callable[[], bool],
+    ) -> None:
+        self.configs, self.states, self.lag, self.recovered = configs, states, lag, recovered
 
     def collect(self) -> Iterator[GaugeMetricFamily]:
         from streamalert.alerts.responses import current_status
@@ -103,9 +108,7 @@ class StateCollector(Collector):
             "streamalert_alerts", "Enabled alerts by state, as this worker sees them.", labels=["state"]
         )
         tally = Tally(
-            current_status(self.wiring.state_view.get(alert.id))
-            for alert in self.wiring.config_view.all()
-            if alert.enabled
+            current_status(self.states.get(alert.id)) for alert in self.configs.all() if alert.enabled
         )
         for state in ("ok", "firing", "insufficient_data"):
             states.add_metric([state], tally.get(state, 0))
@@ -116,28 +119,30 @@ class StateCollector(Collector):
             "Records not yet read, per assigned partition.",
             labels=["topic", "partition"],
         )
-        consumer = self.wiring.app.consumer
-        try:
-            assignment = consumer.assignment()
-        except Exception:  # not started or rebalancing
-            assignment = set()
-        for tp in sorted(assignment):
-            try:
-                highwater = consumer.highwater(tp)
-            except Exception:
-                continue
-            read = last_read_offset(consumer, tp)
-            behind = highwater - (read + 1 if read is not None else 0) if highwater is not None else 0
-            lag.add_metric([tp.topic, str(tp.partition)], max(behind, 0))
+        for topic, partition, behind in self.lag():
+            lag.add_metric([topic, str(partition)], behind)
         yield lag
 
         recovered = GaugeMetricFamily(
             "streamalert_partitions_recovered",
             "1 when this worker holds partitions and their tables are recovered (/readyz/partitions), else 0.",
         )
-        recovered.add_metric([], 1 if all(self.wiring.partitions.check().values()) else 0)
+        recovered.add_metric([], 1 if self.recovered() else 0)
         yield recovered
 
 
-def register_state_collector(wiring: StreamAlert) -> None:
-    REGISTRY.register(StateCollector(wiring))
+class Configs(Protocol):
+    def all(self) -> list[AlertConfig]: ...
+
+
+class States(Protocol):
+    def get(self, alert_id: str) -> AlertState | None: ...
+
+
+def register_state_collector(
+    configs: Configs,
+    states: States,
+    lag: Callable[[], Iterable[tuple[str, int, int]]],
+    recovered: Callable[[], bool],
+) -> None:
+    REGISTRY.register(StateCollector(configs, states, lag, recovered))

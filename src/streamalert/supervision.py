@@ -23,7 +23,12 @@ from typing import Any
 
 from mode import Service
 
-from streamalert.faust_context import agent_topics, committed_offset, last_read_offset, on_agent_crash
+from streamalert.faust_adapter.internals import (
+    agent_topics,
+    committed_offset,
+    last_read_offset,
+    on_agent_crash,
+)
 from streamalert.metrics import AGENT_CRASHES, AGENT_UP
 
 log = logging.getLogger(__name__)

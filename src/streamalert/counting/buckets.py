@@ -203,9 +203,6 @@ class SubjectState:
 
     counter: Counter
     applied_offset: int = -1
-    # The input partition this subject's records arrive on (set by the counting agent): the
-    # evaluation tick of that partition evaluates the subject's alerts. -1: not known yet.
-    partition: int = -1
     base: int = 0
     values: list[int] = field(default_factory=list)
     failed: list[int] = field(default_factory=list)
@@ -220,8 +217,6 @@ class SubjectState:
 
     def to_bytes(self) -> bytes:
         data: dict[str, object] = {"c": _CODES[self.counter], "o": self.applied_offset}
-        if self.partition >= 0:
-            data["p"] = self.partition
         if self.values:
             data["b"] = self.base
             data["v"] = self.values
@@ -249,7 +244,8 @@ class SubjectState:
         return cls(
             counter=_COUNTERS[data["c"]],
             applied_offset=data["o"],
-            partition=data.get("p", -1),
+            # "p" (the input partition, in states written before records on another partition
+            # than their key's were dead-lettered) is ignored: it is the key's home partition.
             base=data.get("b", 0),
             values=data.get("v", []),
             failed=data.get("f", []),
@@ -264,7 +260,6 @@ class SubjectState:
         return SubjectState(
             counter=self.counter,
             applied_offset=self.applied_offset,
-            partition=self.partition,
             base=self.base,
             values=list(self.values),
             failed=list(self.failed),

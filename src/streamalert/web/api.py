@@ -22,7 +22,7 @@ from streamalert.web.errors import ApiError, Handler, json_body, not_found
 from streamalert.web.responses import json_response
 
 if TYPE_CHECKING:
-    from streamalert.app import StreamAlert
+    from streamalert.wiring import StreamAlert
 
 log = logging.getLogger(__name__)
 

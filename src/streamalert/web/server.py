@@ -25,7 +25,7 @@ from streamalert.web.responses import error_response, json_response
 from streamalert.web.ui import add_ui_routes, session_middleware
 
 if TYPE_CHECKING:
-    from streamalert.app import StreamAlert
+    from streamalert.wiring import StreamAlert
 
 log = logging.getLogger(__name__)
 

@@ -1,4 +1,4 @@
-"""The one place that reaches into Faust's internals.
+"""Faust's internals, reached from here only.
 
 Faust decides a table write's changelog partition, and the RocksDB store its local
 partition, from the event the stream is currently processing (SPEC §8). A batch from
@@ -7,6 +7,7 @@ event of partition p the current one (`attributed_to`). The metrics read the off
 Faust last read per partition (`last_read_offset`). `HoleGuard` works around records Faust
 drops during a rebalance. `on_agent_crash`, `agent_topics` and `committed_offset` let the
 agent watch (`streamalert.supervision`) see agents that crashed or stopped making progress.
+`consumer_lag` and `partitions_recovered` feed the metrics and `/readyz/partitions`.
 """
 
 from __future__ import annotations
@@ -16,10 +17,12 @@ import time
 import weakref
 from collections.abc import Awaitable, Callable, Iterator, Mapping
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, cast
 
+import faust
 from faust import EventT
 from faust import streams as faust_streams
+from faust.tables.manager import TableManager
 from faust.types import TP, ConsumerT
 
 log = logging.getLogger(__name__)
@@ -156,3 +159,29 @@ def committed_offset(consumer: ConsumerT, tp: TP) -> int | None:
     """The next offset Faust will commit for `tp` (None before any commit or assignment)."""
     offset: int | None = consumer._committed_offset.get(tp)  # type: ignore[attr-defined]
     return offset
+
+
+def consumer_lag(app: faust.App) -> list[tuple[str, int, int]]:
+    """(topic, partition, records not yet read) for each partition assigned to this worker."""
+    consumer = app.consumer
+    try:
+        assignment = consumer.assignment()
+    except Exception:  # not started or rebalancing
+        return []
+    found = []
+    for tp in sorted(assignment):
+        try:
+            highwater = consumer.highwater(tp)
+        except Exception:
+            continue
+        read = last_read_offset(consumer, tp)
+        behind = highwater - (read + 1 if read is not None else 0) if highwater is not None else 0
+        found.append((tp.topic, tp.partition, max(behind, 0)))
+    return found
+
+
+def partitions_recovered(app: faust.App) -> bool:
+    """True once this worker holds an assignment and its tables have caught up."""
+    if app.rebalancing or not cast(TableManager, app.tables).recovery.completed.is_set():
+        return False
+    return bool(app.consumer.assignment())
