@@ -12,8 +12,7 @@ from streamalert.evaluation.decide import Observed
 from streamalert.evaluation.state import Notification, Transition
 from streamalert.records.alerts import DEFAULT_NAMES, AlertConfig
 from streamalert.records.outputs import AlertFired, ChangeObserved, RateObserved, Subject
-
-MINUS = "\u2212"
+from streamalert.text import count, number, signed, threshold
 
 _UNITS: dict[str, str] = {
     "source_volume": "events",
@@ -43,11 +42,11 @@ def render_alert_fired(alert: AlertConfig, transition: Transition) -> AlertFired
 
 
 def summary(
-    alert: AlertConfig, state: Notification, observed: Observed, threshold: Decimal | None = None
+    alert: AlertConfig, state: Notification, observed: Observed, limit_pct: Decimal | None = None
 ) -> str:
     """One line for people, e.g. `Source volume change for source web: 95 events in the last
     24 h vs 100 the day before (-5.00 %), threshold ±4 %`."""
-    limit = format_threshold(alert.threshold_pct if threshold is None else threshold)
+    limit = threshold(alert.threshold_pct if limit_pct is None else limit_pct)
     label = DEFAULT_NAMES[alert.kind]
     heading = f"{label} for {subject_phrase(alert)}"
     if alert.name != label:
@@ -56,8 +55,8 @@ def summary(
         heading = f"Resolved: {heading}"
     if isinstance(observed, RateObserved):
         body = (
-            f"{format_number(observed.success_rate_pct)} % ({observed.delivered:,} delivered, "
-            f"{observed.failed:,} failed) in the last 24 h"
+            f"{number(observed.success_rate_pct)} % ({count(observed.delivered)} delivered, "
+            f"{count(observed.failed)} failed) in the last 24 h"
         )
         tail = f"below {limit} %" if state == "firing" else f"back at or above {limit} %"
         return f"{heading}: {body}, {tail}"
@@ -68,8 +67,8 @@ def _change_body(kind: str, observed: ChangeObserved) -> str:
     unit = _UNITS.get(kind, "events")
     change = f"{signed(observed.change_pct)} %"
     if kind == "audience_size":
-        return f"{observed.current:,} {unit} vs {observed.baseline:,} 24 h earlier ({change})"
-    return f"{observed.current:,} {unit} in the last 24 h vs {observed.baseline:,} the day before ({change})"
+        return f"{count(observed.current)} {unit} vs {count(observed.baseline)} 24 h earlier ({change})"
+    return f"{count(observed.current)} {unit} in the last 24 h vs {count(observed.baseline)} the day before ({change})"
 
 
 def subject_phrase(alert: AlertConfig) -> str:
@@ -87,21 +86,3 @@ def subject_phrase(alert: AlertConfig) -> str:
             phrase = f"audience {alert.audience_id}"
             return f"{phrase} at destination {alert.destination_id}" if alert.destination_id else phrase
     return alert.id
-
-
-def format_number(value: Decimal) -> str:
-    """A Decimal in plain notation as given: 98.99 → `98.99`, 4E+1 → `40`."""
-    return f"{value:f}"
-
-
-def format_threshold(value: Decimal) -> str:
-    """A threshold without trailing zeros: 4.000 → `4`, 4.50 → `4.5`, 33.333333 → `33.333333`."""
-    return f"{value.normalize():f}"
-
-
-def signed(value: Decimal) -> str:
-    """`+5.00`, `-5.00` (a true minus sign), `0.00`."""
-    text = format_number(abs(value))
-    if value > 0:
-        return f"+{text}"
-    return f"{MINUS}{text}" if value < 0 else text

@@ -15,6 +15,7 @@ from pydantic import BaseModel, TypeAdapter, ValidationError
 from streamalert.counting.windows import accepted_time_range
 from streamalert.records import DeadLetter, DeliveryResult, pipeline_event_adapter
 from streamalert.records.inputs import AudienceSize, SourceEvents
+from streamalert.text import clip
 
 PipelineRecord = SourceEvents | AudienceSize
 InputRecord = PipelineRecord | DeliveryResult
@@ -130,10 +131,6 @@ def describe_errors(error: ValidationError) -> str:
         where = ".".join(location) or "record"
         parts.append(f"{clip(where, 100)}: {clip(item['msg'], 200)}")
     return "; ".join(parts)
-
-
-def clip(text: str, limit: int) -> str:
-    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def dead_letter(key: bytes | None, value: bytes | None, position: Position, reason: str) -> DeadLetter:

@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
-import ipaddress
 import re
 from datetime import datetime
 from decimal import Decimal
 from typing import Annotated, Any, Literal
-from urllib.parse import urlsplit
 
 from email_validator import EmailNotValidError, validate_email
 from pydantic import AfterValidator, Field, StringConstraints, ValidationInfo, WithJsonSchema, model_validator
 
 from streamalert.records.common import Id, Percent, StrictRecord, Timestamp
+from streamalert.webhook_rule import AllowList, check_webhook
 
 AlertKind = Literal[
     "source_volume",
@@ -50,39 +49,6 @@ DEFAULT_NAMES: dict[str, str] = {
 }
 
 SLACK_HOSTS = frozenset({"hooks.slack.com"})
-
-
-def host_allowed(host: str, allow: list[str]) -> bool:
-    """True when `host` is named in the operator's allow list, by name or by CIDR."""
-    host = host.lower().strip("[]")
-    for entry in allow:
-        entry = entry.lower()
-        if host == entry:
-            return True
-        try:
-            if ipaddress.ip_address(host) in ipaddress.ip_network(entry, strict=False):
-                return True
-        except ValueError:
-            continue
-    return False
-
-
-def check_webhook_url(url: str, vendor_hosts: frozenset[str], allow: list[str]) -> str:
-    """Config-time webhook rule (SPEC §4): https on the vendor's host, unless the host is allowed."""
-    parts = urlsplit(url)
-    if parts.scheme not in ("https", "http") or not parts.hostname:
-        raise ValueError("must be an absolute https URL")
-    if parts.username is not None or parts.password is not None:
-        raise ValueError("must not contain credentials")
-    if host_allowed(parts.hostname, allow):
-        return url
-    if parts.scheme != "https":
-        raise ValueError("must use https")
-    if parts.hostname.lower() not in vendor_hosts:
-        raise ValueError(f"host must be {' or '.join(sorted(vendor_hosts))}")
-    if parts.port not in (None, 443):
-        raise ValueError("must use the default https port")
-    return url
 
 
 def _webhook_allow(info: ValidationInfo) -> list[str] | None:
@@ -137,7 +103,9 @@ class EmailChannel(StrictRecord):
 
 def _slack_webhook(value: str, info: ValidationInfo) -> str:
     allow = _webhook_allow(info)
-    return value if allow is None else check_webhook_url(value, SLACK_HOSTS, allow)
+    if allow is not None:
+        check_webhook(value, SLACK_HOSTS, AllowList.of(allow))
+    return value
 
 
 SlackWebhookUrl = Annotated[str, StringConstraints(max_length=2048), AfterValidator(_slack_webhook)]
