@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from streamalert import __version__
-from streamalert.records.alerts import ALERT_KINDS
+from streamalert.kinds import ALERT_KINDS
 from streamalert.settings import Settings, get_settings
 
 if TYPE_CHECKING:

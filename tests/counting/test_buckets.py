@@ -5,7 +5,6 @@ from typing import Any
 import pytest
 
 from streamalert.counting.buckets import (
-    Counter,
     InputRecord,
     Item,
     SubjectState,
@@ -21,6 +20,7 @@ from streamalert.counting.buckets import (
     window_outcomes,
     window_total,
 )
+from streamalert.kinds import Counter
 from streamalert.records import AlertConfig, AudienceSize, DeliveryResult, SourceEvents
 
 H = datetime(2026, 11, 28, 9, tzinfo=UTC)

@@ -9,11 +9,9 @@ from typing import Annotated, Any, TypeVar
 from pydantic import Field, ValidationError
 
 from streamalert.alerts.masking import mask_secret, mask_url
+from streamalert.kinds import KINDS, SUBJECT_FIELDS, AlertKind
 from streamalert.records.alerts import (
-    DEFAULT_NAMES,
-    SUBJECT_FIELDS,
     AlertConfig,
-    AlertKind,
     AlertName,
     Channel,
     Creator,
@@ -115,7 +113,7 @@ def new_alert(
     request: AlertCreate, workspace_id: str, creator: Creator, now: datetime, alert_id: str | None = None
 ) -> AlertConfig:
     data = request.model_dump(exclude_none=True)
-    data["name"] = request.name or DEFAULT_NAMES[request.kind]
+    data["name"] = request.name or KINDS[request.kind].default_name
     check_kind_rules(data)
     return AlertConfig(
         **data,

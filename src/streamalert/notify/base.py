@@ -18,8 +18,8 @@ from urllib.parse import quote
 import aiohttp
 import orjson
 
+from streamalert.kinds import KINDS
 from streamalert.notify.guard import CheckedUrl, pinned_connector
-from streamalert.records.alerts import DEFAULT_NAMES
 from streamalert.records.common import format_timestamp
 from streamalert.records.outputs import AlertFired, ChangeObserved
 from streamalert.text import clip, count, error_detail, number, pct, redact, signed, threshold
@@ -204,7 +204,7 @@ def threshold_text(event: AlertFired) -> str:
 def facts(event: AlertFired) -> list[tuple[str, str]]:
     """Label/value pairs describing the event, in display order (at most 10: Slack's field limit)."""
     observed = event.observed
-    rows = [("Kind", DEFAULT_NAMES.get(event.kind, event.kind)), ("Subject", subject_text(event))]
+    rows = [("Kind", KINDS[event.kind].default_name), ("Subject", subject_text(event))]
     if isinstance(observed, ChangeObserved):
         rows += [
             ("Current (24 h)", count(observed.current)),

@@ -1,4 +1,5 @@
-"""Alert configurations (SPEC §2, §5.2): what is watched, how strictly, and who is told."""
+"""Alert configurations: what is watched (the kinds are in `streamalert.kinds`), how strictly, and
+who is told."""
 
 from __future__ import annotations
 
@@ -10,43 +11,9 @@ from typing import Annotated, Any, Literal
 from email_validator import EmailNotValidError, validate_email
 from pydantic import AfterValidator, Field, StringConstraints, ValidationInfo, WithJsonSchema, model_validator
 
+from streamalert.kinds import KINDS, SUBJECT_FIELDS, AlertKind
 from streamalert.records.common import Id, Percent, StrictRecord, Timestamp
 from streamalert.webhook_rule import AllowList, check_webhook
-
-AlertKind = Literal[
-    "source_volume",
-    "destination_delivery_rate",
-    "mapping_delivery_rate",
-    "activation_volume",
-    "audience_size",
-]
-ALERT_KINDS: tuple[AlertKind, ...] = AlertKind.__args__  # type: ignore[attr-defined]
-
-RATE_KINDS: frozenset[str] = frozenset({"destination_delivery_rate", "mapping_delivery_rate"})
-"""Kinds that compare a success rate with the threshold; the others compare a change."""
-
-SUBJECT_FIELDS = ("source_id", "destination_id", "mapping_id", "audience_id")
-REQUIRED_SUBJECTS: dict[str, tuple[str, ...]] = {
-    "source_volume": ("source_id",),
-    "destination_delivery_rate": ("destination_id",),
-    "mapping_delivery_rate": ("mapping_id",),
-    "activation_volume": ("audience_id", "destination_id"),
-    "audience_size": ("audience_id",),
-}
-ALLOWED_SUBJECTS: dict[str, tuple[str, ...]] = {
-    "source_volume": ("source_id",),
-    "destination_delivery_rate": ("destination_id", "source_id"),
-    "mapping_delivery_rate": ("mapping_id", "source_id", "destination_id"),
-    "activation_volume": ("audience_id", "destination_id"),
-    "audience_size": ("audience_id", "destination_id"),
-}
-DEFAULT_NAMES: dict[str, str] = {
-    "source_volume": "Source volume change",
-    "destination_delivery_rate": "Destination delivery success rate",
-    "mapping_delivery_rate": "Reverse ETL mapping delivery success rate",
-    "activation_volume": "Audience activation volume change",
-    "audience_size": "Audience size change",
-}
 
 SLACK_HOSTS = frozenset({"hooks.slack.com"})
 
@@ -152,13 +119,14 @@ AlertName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1
 
 def check_subjects_and_threshold(kind: str, threshold: Decimal, subjects: dict[str, str | None]) -> None:
     """Raise ValueError naming the offending field when the kind's rules are broken."""
-    for field in REQUIRED_SUBJECTS[kind]:
+    spec = KINDS[kind]
+    for field in spec.required:
         if not subjects.get(field):
             raise ValueError(f"{field} is required for kind {kind}")
     for field in SUBJECT_FIELDS:
-        if subjects.get(field) and field not in ALLOWED_SUBJECTS[kind]:
+        if subjects.get(field) and field not in spec.allowed:
             raise ValueError(f"{field} does not apply to kind {kind}")
-    if kind in RATE_KINDS and threshold > 100:
+    if spec.decision == "rate" and threshold > 100:
         raise ValueError("threshold_pct of a rate alert must be at most 100")
 
 

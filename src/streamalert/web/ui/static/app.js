@@ -100,13 +100,8 @@ function stateBadge(state) {
 
 function ruleText(kind, threshold) {
   const value = threshold === "" || threshold === undefined || threshold === null ? "X" : threshold;
-  if (KINDS[kind]?.rate) {
-    return `Fires when the 24-hour delivery success rate falls below ${value} %.`;
-  }
-  if (kind === "audience_size") {
-    return `Fires when the audience size changes by more than ±${value} % against its size 24 hours earlier.`;
-  }
-  return `Fires when the 24-hour volume changes by more than ±${value} % against the previous 24 hours.`;
+  // The rule in words comes from the kind registry (streamalert/kinds.py).
+  return (KINDS[kind]?.rule ?? "").replace("{threshold}", value);
 }
 
 function thresholdText(row) {
