@@ -50,8 +50,11 @@ def test_passes(url: str, allow: list[str], host: str, port: int, address: str |
     assert (target.host, target.port, target.address, target.named) == (host, port, expected, named)
 
 
-def test_allow_list_holds_hosts_by_name_or_network() -> None:
-    allow = AllowList.of(["10.0.0.0/8", "hooks.local", "", "fd00::1"])
-    assert allow.holds_host("10.1.2.3") and not allow.holds_host("11.1.2.3")
-    assert allow.holds_host("Hooks.Local") and allow.holds_host("[fd00::1]")
-    assert not allow.holds_host("example.com")
+def test_allow_list_entries() -> None:
+    allow = AllowList.of(["10.0.0.0/8", "Hooks.Local", "", " fd00::1 ", "[fd00::2]"])
+    assert allow.names == frozenset({"hooks.local"})
+    assert allow.holds_address(ipaddress.ip_address("10.1.2.3"))
+    assert not allow.holds_address(ipaddress.ip_address("11.1.2.3"))
+    assert allow.holds_address(ipaddress.ip_address("fd00::1")) and allow.holds_address(
+        ipaddress.ip_address("fd00::2")
+    )

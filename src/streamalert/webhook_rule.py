@@ -40,23 +40,19 @@ class AllowList:
 
     @classmethod
     def of(cls, entries: Iterable[str]) -> AllowList:
-        cleaned = [entry.strip().lower() for entry in entries if entry.strip()]
+        names: set[str] = set()
         networks: list[Network] = []
-        for entry in cleaned:
+        for entry in (entry.strip().lower() for entry in entries):
+            if not entry:
+                continue
             try:
                 networks.append(ipaddress.ip_network(entry.strip("[]"), strict=False))
             except ValueError:
-                continue
-        return cls(frozenset(e for e in cleaned if parse_address(e) is None), tuple(networks))
+                names.add(entry)
+        return cls(frozenset(names), tuple(networks))
 
     def holds_address(self, address: Address) -> bool:
         return any(address in network for network in self.networks)
-
-    def holds_host(self, host: str) -> bool:
-        """True when `host` is named, by name or (an address) by network."""
-        host = host.lower().strip("[]")
-        address = parse_address(host)
-        return host in self.names or (address is not None and self.holds_address(address))
 
 
 @dataclass(frozen=True, slots=True)

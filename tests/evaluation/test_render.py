@@ -173,7 +173,7 @@ CASES: list[tuple[AlertConfig, str, ChangeObserved | RateObserved, str]] = [
 def test_summary(
     config: AlertConfig, state: str, observed: ChangeObserved | RateObserved, expected: str
 ) -> None:
-    assert summary(config, state, observed) == expected  # type: ignore[arg-type]
+    assert summary(config, state, observed, config.threshold_pct) == expected  # type: ignore[arg-type]
 
 
 @pytest.mark.parametrize(("config", "state", "observed", "expected"), CASES)

@@ -60,13 +60,15 @@ def test_retry_after(header: str | None, seconds: float | None) -> None:
      (502, False, True), (503, False, True), (504, False, True)],
 )  # fmt: skip
 def test_http_classification(status: int, delivered: bool, retryable: bool) -> None:
-    result = classify_http(HttpReply(status, "body", None), expected=202, now=NOW, vendor="V")
+    result = classify_http(HttpReply(status, "body", None), expected=202, now=NOW, vendor="V", secrets=())
     assert (result.delivered, result.retryable) == (delivered, retryable)
     assert result.status_code == status
 
 
 def test_a_429_carries_its_retry_after() -> None:
-    result = classify_http(HttpReply(429, "slow down", "3"), expected=200, now=NOW, vendor="Slack")
+    result = classify_http(
+        HttpReply(429, "slow down", "3"), expected=200, now=NOW, vendor="Slack", secrets=()
+    )
     assert result == SendResult(False, True, 429, 3.0, "Slack answered HTTP 429: slow down")
 
 

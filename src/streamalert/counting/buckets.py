@@ -60,11 +60,6 @@ def alert_subject_key(alert: AlertConfig) -> str:
     return KINDS[alert.kind].table_key(alert)
 
 
-def alert_record_key(alert: AlertConfig) -> str:
-    """The Kafka key (subject id) of the records an alert watches: its partition holds the state."""
-    return KINDS[alert.kind].record_key(alert)
-
-
 def key_counter(key: str) -> Counter:
     """What the state under `key` counts, from the key's prefix."""
     return BY_PREFIX[key.split(SEPARATOR, 1)[0]].counter
@@ -127,11 +122,6 @@ class SubjectState:
     last_us: list[int] = field(default_factory=list)
     starts: dict[int, int] = field(default_factory=dict)
     carry: tuple[int, int] | None = None
-
-    @property
-    def first_hour(self) -> datetime | None:
-        """Start of the oldest retained bucket (None when there is none)."""
-        return hour_start(self.base) if self.values else None
 
     def to_bytes(self) -> bytes:
         data: dict[str, object] = {"c": _CODES[self.counter], "o": self.applied_offset}

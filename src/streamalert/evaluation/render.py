@@ -36,14 +36,12 @@ def render_alert_fired(alert: AlertConfig, transition: Transition) -> AlertFired
     )
 
 
-def summary(
-    alert: AlertConfig, state: Notification, observed: Observed, limit_pct: Decimal | None = None
-) -> str:
+def summary(alert: AlertConfig, state: Notification, observed: Observed, limit_pct: Decimal) -> str:
     """One line for people, e.g. `Source volume change for source web: 95 events in the last
     24 h vs 100 the day before (-5.00 %), threshold ±4 %` (with a true minus sign, see
     `streamalert.text`)."""
     kind = KINDS[alert.kind]
-    limit = threshold(alert.threshold_pct if limit_pct is None else limit_pct)
+    limit = threshold(limit_pct)
     heading = f"{kind.default_name} for {kind.subject_phrase(alert)}"
     if alert.name != kind.default_name:
         heading = f"[{alert.name}] {heading}"

@@ -137,7 +137,7 @@ def parse_retry_after(value: str | None, now: datetime) -> float | None:
 
 
 def classify_http(
-    reply: HttpReply, *, expected: int, now: datetime, vendor: str, secrets: Iterable[str] = ()
+    reply: HttpReply, *, expected: int, now: datetime, vendor: str, secrets: Iterable[str]
 ) -> SendResult:
     """The shared rule: `expected` succeeds; 429 and 5xx retry (429 with its Retry-After);
     anything else (other 4xx, redirects, unexpected 2xx) fails at once."""
@@ -155,7 +155,7 @@ def classify_http(
     return SendResult.failure(error, retryable=reply.status >= 500, status_code=reply.status)
 
 
-def transport_failure(vendor: str, exc: BaseException, secrets: Iterable[str] = ()) -> SendResult:
+def transport_failure(vendor: str, exc: BaseException, secrets: Iterable[str]) -> SendResult:
     """A retryable failure describing a network error by its kind, never by its text (which may
     quote the URL)."""
     kind = type(exc).__name__

@@ -4,7 +4,6 @@ who is told."""
 from __future__ import annotations
 
 import re
-from datetime import datetime
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 
@@ -159,8 +158,3 @@ class AlertConfig(StrictRecord):
     @property
     def subject(self) -> dict[str, str]:
         return {field: value for field in SUBJECT_FIELDS if (value := getattr(self, field))}
-
-    def touched(self, now: datetime, **changes: Any) -> AlertConfig:
-        """A new version of this alert with `changes` applied, validated again."""
-        data = self.model_dump() | changes | {"updated_at": now, "version": self.version + 1}
-        return AlertConfig.model_validate(data)
