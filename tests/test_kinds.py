@@ -16,7 +16,13 @@ def test_every_kind_is_declared_once_and_in_order() -> None:
     assert tuple(KINDS) == ALERT_KINDS == get_args(AlertKind)
     assert all(name == kind.name for name, kind in KINDS.items())
     assert len(BY_PREFIX) == len(KINDS)  # a prefix names one kind's keys
-    assert set(BY_INPUT) == set(get_args(Input))  # every input shape feeds exactly one kind
+    assert all(BY_INPUT[shape] for shape in get_args(Input))  # every input shape feeds a kind
+
+
+@pytest.mark.parametrize("shape", get_args(Input))
+def test_kinds_fed_by_one_input_agree_on_its_counter_and_record_key(shape: str) -> None:
+    kinds = BY_INPUT[shape]
+    assert len({kind.counter for kind in kinds}) == len({kind.record_key_field for kind in kinds}) == 1
 
 
 @pytest.mark.parametrize("name", list(KINDS))

@@ -17,7 +17,7 @@ walks through adding one.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal, Protocol
+from typing import Literal, Protocol, get_args
 
 AlertKind = Literal[
     "source_volume",
@@ -226,8 +226,21 @@ KINDS: dict[str, Kind] = {
 """Every kind by name, in the order the API and the UI list them."""
 
 ALERT_KINDS: tuple[AlertKind, ...] = tuple(kind.name for kind in KINDS.values())
-BY_INPUT: dict[str, Kind] = {kind.feeds: kind for kind in KINDS.values()}
-"""The kind each input shape feeds (one each)."""
+BY_INPUT: dict[str, tuple[Kind, ...]] = {
+    feeds: tuple(kind for kind in KINDS.values() if kind.feeds == feeds) for feeds in get_args(Input)
+}
+"""The kinds each input shape feeds. Kinds fed by one input share its counter and record key
+(a record has one Kafka key); tests/test_kinds.py holds every kind to that."""
+
+
+def table_keys(input_shape: str, record: HasSubject) -> list[str]:
+    """The table keys an input record counts towards, over every kind it feeds."""
+    kinds = BY_INPUT[input_shape]
+    if len(kinds) == 1:  # the common case, on the counting hot path
+        return kinds[0].record_table_keys(record)
+    return list(dict.fromkeys(key for kind in kinds for key in kind.record_table_keys(record)))
+
+
 BY_PREFIX: dict[str, Kind] = {kind.prefix: kind for kind in KINDS.values()}
 
 

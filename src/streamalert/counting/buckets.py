@@ -23,7 +23,7 @@ from typing import TypeAlias
 import orjson
 
 from streamalert.counting.windows import DAY, HOUR, windows_at
-from streamalert.kinds import BY_INPUT, BY_PREFIX, KINDS, SEPARATOR, Counter
+from streamalert.kinds import BY_INPUT, BY_PREFIX, KINDS, SEPARATOR, Counter, table_keys
 from streamalert.records.alerts import AlertConfig
 from streamalert.records.common import MAX_SAFE_INTEGER
 from streamalert.records.inputs import AudienceSize, DeliveryResult, SourceEvents
@@ -52,7 +52,7 @@ _COUNTERS: dict[str, Counter] = {code: counter for counter, code in _CODES.items
 
 def subject_keys(record: InputRecord) -> list[str]:
     """The table keys a validated input record contributes to."""
-    return BY_INPUT[record.input].record_table_keys(record)
+    return table_keys(record.input, record)
 
 
 def alert_subject_key(alert: AlertConfig) -> str:
@@ -66,7 +66,7 @@ def key_counter(key: str) -> Counter:
 
 
 def record_counter(record: InputRecord) -> Counter:
-    return BY_INPUT[record.input].counter
+    return BY_INPUT[record.input][0].counter
 
 
 def group_by_key(items: Iterable[Item]) -> dict[str, list[Item]]:

@@ -25,7 +25,7 @@ class SourceEvents(Record):
 
     @property
     def subject_key(self) -> str:
-        return BY_INPUT[self.input].record_key(self)
+        return BY_INPUT[self.input][0].record_key(self)
 
 
 class AudienceSize(Record):
@@ -44,7 +44,7 @@ class AudienceSize(Record):
 
     @property
     def subject_key(self) -> str:
-        return BY_INPUT[self.input].record_key(self)
+        return BY_INPUT[self.input][0].record_key(self)
 
 
 PipelineEvent = Annotated[SourceEvents | AudienceSize, Field(discriminator="type")]
@@ -98,4 +98,4 @@ class DeliveryResult(Record):
 
     @property
     def subject_key(self) -> str:
-        return BY_INPUT[self.input].record_key(self)
+        return BY_INPUT[self.input][0].record_key(self)
