@@ -8,14 +8,16 @@ from typing import get_args
 import orjson
 import pytest
 
-from streamalert.kinds import ALERT_KINDS, BY_INPUT, BY_PREFIX, KINDS, SUBJECT_FIELDS, AlertKind, Input
+from streamalert.kinds import ALERT_KINDS, BY_INPUT, KINDS, PREFIX_COUNTER, SUBJECT_FIELDS, AlertKind, Input
 from streamalert.web.ui.pages import _kinds
 
 
 def test_every_kind_is_declared_once_and_in_order() -> None:
     assert tuple(KINDS) == ALERT_KINDS == get_args(AlertKind)
     assert all(name == kind.name for name, kind in KINDS.items())
-    assert len(BY_PREFIX) == len(KINDS)  # a prefix names one kind's keys
+    for prefix in PREFIX_COUNTER:  # kinds sharing a prefix share the stored state: it must mean the same
+        sharing = [kind for kind in KINDS.values() if kind.prefix == prefix]
+        assert len({(kind.feeds, kind.counter) for kind in sharing}) == 1
     assert all(BY_INPUT[shape] for shape in get_args(Input))  # every input shape feeds a kind
 
 

@@ -241,7 +241,9 @@ def table_keys(input_shape: str, record: HasSubject) -> list[str]:
     return list(dict.fromkeys(key for kind in kinds for key in kind.record_table_keys(record)))
 
 
-BY_PREFIX: dict[str, Kind] = {kind.prefix: kind for kind in KINDS.values()}
+PREFIX_COUNTER: dict[str, Counter] = {kind.prefix: kind.counter for kind in KINDS.values()}
+"""What the state under a key prefix counts. Kinds may share a prefix (and so the stored state)
+when they are fed by the same input and count the same way."""
 
 
 def subject_of(thing: object) -> dict[str, str | None]:

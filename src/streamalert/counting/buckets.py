@@ -23,7 +23,7 @@ from typing import TypeAlias
 import orjson
 
 from streamalert.counting.windows import DAY, HOUR, windows_at
-from streamalert.kinds import BY_INPUT, BY_PREFIX, KINDS, SEPARATOR, Counter, table_keys
+from streamalert.kinds import BY_INPUT, KINDS, PREFIX_COUNTER, SEPARATOR, Counter, table_keys
 from streamalert.records.alerts import AlertConfig
 from streamalert.records.common import MAX_SAFE_INTEGER
 from streamalert.records.inputs import AudienceSize, DeliveryResult, SourceEvents
@@ -62,7 +62,7 @@ def alert_subject_key(alert: AlertConfig) -> str:
 
 def key_counter(key: str) -> Counter:
     """What the state under `key` counts, from the key's prefix."""
-    return BY_PREFIX[key.split(SEPARATOR, 1)[0]].counter
+    return PREFIX_COUNTER[key.split(SEPARATOR, 1)[0]]
 
 
 def record_counter(record: InputRecord) -> Counter:
