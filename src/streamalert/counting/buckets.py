@@ -226,6 +226,21 @@ class SubjectState:
                 self.last_us.extend([NONE] * grow)
         return position
 
+    def _add(self, position: int, record: InputRecord) -> None:
+        """Count `record` into the bucket at `position` (its hour)."""
+        if isinstance(record, SourceEvents):
+            self.values[position] = min(self.values[position] + record.count, BUCKET_LIMIT)
+        elif isinstance(record, DeliveryResult):
+            self.values[position] = min(self.values[position] + record.delivered, BUCKET_LIMIT)
+            self.failed[position] = min(self.failed[position] + record.failed, BUCKET_LIMIT)
+        else:
+            into = _micros_into_hour(record.timestamp)
+            if into >= self.last_us[position]:
+                self.values[position] = record.size
+                self.last_us[position] = into
+            if into == 0:
+                self.starts[position] = record.size
+
 
 def new_state(counter: Counter) -> SubjectState:
     return SubjectState(counter=counter)
@@ -257,19 +272,7 @@ def apply(state: SubjectState | None, counter: Counter, items: Sequence[Item], n
             if isinstance(record, AudienceSize):
                 result._fold_into_carry(_epoch_micros(moment), record.size)
             continue
-        position = result._slot(index)
-        if isinstance(record, SourceEvents):
-            result.values[position] = min(result.values[position] + record.count, BUCKET_LIMIT)
-        elif isinstance(record, DeliveryResult):
-            result.values[position] = min(result.values[position] + record.delivered, BUCKET_LIMIT)
-            result.failed[position] = min(result.failed[position] + record.failed, BUCKET_LIMIT)
-        else:
-            into = _micros_into_hour(moment)
-            if into >= result.last_us[position]:
-                result.values[position] = record.size
-                result.last_us[position] = into
-            if into == 0:
-                result.starts[position] = record.size
+        result._add(result._slot(index), record)
     return result
 
 
