@@ -104,7 +104,8 @@ MISROUTED_FIX = (
 def home_partition(key: bytes, partitions: int) -> int:
     """The partition the Java client's default partitioner gives `key` (also aiokafka's and Faust's):
     where the subject's counts live."""
-    return (murmur2(key) & 0x7FFFFFFF) % partitions
+    hashed: int = murmur2(key)  # aiokafka's partitioner is untyped
+    return (hashed & 0x7FFFFFFF) % partitions
 
 
 def misrouted(key: bytes | None, position: Position, partitions: int) -> str | None:
