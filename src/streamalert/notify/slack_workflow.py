@@ -8,7 +8,7 @@ Declare the ones you use as variables of the workflow's webhook trigger (all typ
 |---|---|
 | `alert_id` | the alert's id |
 | `alert_name` | the alert's name |
-| `alert_kind` | `source_volume`, `destination_delivery_rate`, `mapping_delivery_rate`, `activation_volume` or `audience_size` |
+| `alert_kind` | the alert's kind, e.g. `source_volume` (every kind: `streamalert.kinds`) |
 | `state` | `firing` or `resolved` |
 | `title` | e.g. `[FIRING] Orders volume` (`[TEST] ` in front for a test) |
 | `summary` | one sentence describing the transition (`[TEST] ` in front for a test) |
