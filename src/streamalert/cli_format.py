@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any
 
 import click
 import orjson
+
+from streamalert.text import pct, threshold
 
 
 def parse_channel(spec: str) -> dict[str, Any]:
@@ -44,7 +47,7 @@ def alert_table(rows: list[dict[str, Any]]) -> str:
         [
             row["id"],
             f"{row['name']} ({row['kind']})",
-            f"{row['threshold_pct']}%",
+            pct(threshold(Decimal(str(row["threshold_pct"])))),
             row.get("source_id") or row.get("mapping_id") or row.get("audience_id") or "-",
             row.get("destination_id") or "-",
             row["created_by"]["name"],
