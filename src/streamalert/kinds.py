@@ -2,11 +2,11 @@
 
 A kind says what an alert of it watches and how it is judged and told:
 - its subject fields (required and allowed on the alert);
-- the input records that feed it (`feeds`, see `input_of`), the Kafka key of those records
+- the input records that feed it (`feeds`, see `Input`), the Kafka key of those records
   (`record_key_field`: it decides the partition that holds the subject's state) and the table
   key they are counted under (`prefix` plus `key_fields`);
 - what that state counts (`counter`) and how it is decided (`decision`: a change against the
-  baseline, or a success rate; see docs/design.md#alert-semantics);
+  baseline, or a success rate; see docs/design.md#alerts);
 - its words: default name, unit, subject phrase, how the summary compares the windows, and the
   rule the UI shows; and what its chart plots (`measure`).
 
@@ -79,7 +79,7 @@ class Kind:
 
     def subject_phrase(self, thing: object) -> str:
         """`destination ads from source web`: the phrase with the subject's ids filled in."""
-        ids = _Ids(subject_of(thing))
+        ids = {name: value or "" for name, value in subject_of(thing).items()}
         text, _, optional = self.phrase.partition("[")
         words = text.format_map(ids)
         part = optional.rstrip("]")
@@ -94,13 +94,17 @@ class Kind:
 
     def table_key(self, thing: HasSubject) -> str:
         """The key an alert's or an input record's subject state is stored under."""
-        ids = [value for name in self.key_fields if (value := getattr(thing, name, None)) is not None]
-        return self.key(thing.workspace_id, *ids)
+        parts = [self.prefix, thing.workspace_id]
+        for name in self.key_fields:  # a plain loop: this runs for every record counted
+            value = getattr(thing, name, None)
+            if value is not None:
+                parts.append(value)
+        return SEPARATOR.join(parts)
 
     def record_table_keys(self, record: HasSubject) -> list[str]:
         """The keys one input record counts towards (two when it rolls up)."""
         key = self.table_key(record)
-        if self.rollup and any(getattr(record, name, None) is not None for name in self.key_fields[1:]):
+        if self.rollup and key.count(SEPARATOR) > 2:  # an optional key field is set
             return [self.key(record.workspace_id, getattr(record, self.key_fields[0])), key]
         return [key]
 
@@ -111,11 +115,6 @@ class Kind:
         if not isinstance(value, str) or not value:
             raise ValueError(f"{self.name} needs {self.record_key_field}")
         return value
-
-
-class _Ids(dict[str, str]):
-    def __init__(self, subject: dict[str, str | None]) -> None:
-        super().__init__({name: value or "" for name, value in subject.items()})
 
 
 _CHANGE_RULE = (
