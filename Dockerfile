@@ -4,7 +4,9 @@ WORKDIR /app
 ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1
 COPY pyproject.toml constraints.txt README.md ./
 COPY src ./src
-RUN pip install --no-cache-dir -c constraints.txt . \
+# EXTRAS="[sink]" for an image that also runs `streamalert sink` (docker-compose.yml's sink).
+ARG EXTRAS=""
+RUN pip install --no-cache-dir -c constraints.txt ".${EXTRAS}" \
  && useradd --create-home --uid 10001 streamalert \
  && mkdir -p /var/lib/streamalert && chown streamalert /var/lib/streamalert
 USER streamalert

@@ -9,8 +9,9 @@ from datetime import UTC, datetime, timedelta
 import orjson
 
 from bench.common import partition_of
-from streamalert.counting.buckets import SubjectState, hour_index, source_key
+from streamalert.counting.buckets import SubjectState, hour_index
 from streamalert.counting.windows import floor_hour
+from streamalert.kinds import KINDS
 from streamalert.records.common import format_timestamp
 
 WORKSPACE = "ws-bench"
@@ -77,4 +78,4 @@ def subject_states(
             base=first,
             values=[rng.randrange(2_000) for _ in range(BUCKETS)],
         )
-        yield partition, source_key(WORKSPACE, subject).encode(), state.to_bytes()
+        yield partition, KINDS["source_volume"].key(WORKSPACE, subject).encode(), state.to_bytes()

@@ -84,7 +84,9 @@ async def read_latency(run: Run) -> dict[str, Any]:
     result["data"] = {"alerts": alerts, "workspaces": workspaces, "requests_per_endpoint": requests}
     prefix = run.prefix("reads")
     folder = run.work / prefix
-    await ensure_topics(Settings(broker=f"kafka://{BOOTSTRAP}", topic_prefix=prefix, partitions=run.partitions))
+    await ensure_topics(
+        Settings(broker=f"kafka://{BOOTSTRAP}", topic_prefix=prefix, partitions=run.partitions)
+    )
     now = datetime.now(UTC)
     say(section, f"writing {alerts} alerts in {workspaces} workspaces to {prefix}.alert-configs")
 

@@ -43,7 +43,8 @@ from aiohttp import ClientSession, ClientTimeout, web
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
 from streamalert.auth import Principal, new_token, publish_token
-from streamalert.counting.buckets import SubjectState, source_key
+from streamalert.counting.buckets import SubjectState
+from streamalert.kinds import KINDS
 
 REPO = Path(__file__).resolve().parent.parent
 LAUNCHER = REPO / "deploy" / "kafka-local" / "kafka_local.py"
@@ -453,7 +454,7 @@ class Soak:
         workspace = f"{self.prefix}-live"
         counts = {}
         for source in self.live:
-            raw = latest.get(source_key(workspace, source).encode())
+            raw = latest.get(KINDS["source_volume"].key(workspace, source).encode())
             counts[source] = sum(SubjectState.from_bytes(raw).values) if raw is not None else 0
         return counts
 

@@ -70,14 +70,6 @@ def new_token(
     return token, stored
 
 
-def token_id_of(token: str) -> str | None:
-    """The id part of `sat_<id>_<secret>` (not secret; it names the token in lists and logs)."""
-    if not token.startswith(TOKEN_PREFIX):
-        return None
-    token_id, _, rest = token[len(TOKEN_PREFIX) :].partition("_")
-    return token_id if rest else None
-
-
 async def publish_token(
     kafka: Mapping[str, Any], topic: str, stored: StoredToken | None, token_id: str
 ) -> None:

@@ -14,7 +14,7 @@ import click
 
 from streamalert import __version__
 from streamalert.cli_format import CliError, ExitCode, as_json, output_option
-from streamalert.records.alerts import ALERT_KINDS
+from streamalert.kinds import ALERT_KINDS
 from streamalert.settings import Settings, get_settings
 
 if TYPE_CHECKING:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from decimal import Decimal
 from enum import IntEnum
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
@@ -11,6 +12,8 @@ import click
 import orjson
 from pydantic import BaseModel, SecretBytes, SecretStr
 from pydantic_settings import BaseSettings
+
+from streamalert.text import pct, threshold
 
 
 def parse_channel(spec: str) -> dict[str, Any]:
@@ -49,7 +52,7 @@ def alert_table(rows: list[dict[str, Any]]) -> str:
         [
             row["id"],
             f"{row['name']} ({row['kind']})",
-            f"{row['threshold_pct']}%",
+            pct(threshold(Decimal(str(row["threshold_pct"])))),
             row.get("source_id") or row.get("mapping_id") or row.get("audience_id") or "-",
             row.get("destination_id") or "-",
             row["created_by"]["name"],

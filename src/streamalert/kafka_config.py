@@ -21,6 +21,7 @@ from aiokafka.errors import (
 )
 
 from streamalert.settings import Settings
+from streamalert.text import redact
 
 CREDENTIAL_VARIABLES = "STREAMALERT_SASL_USERNAME/STREAMALERT_SASL_PASSWORD"
 
@@ -144,7 +145,7 @@ def describe_failure(settings: Settings, address: str, error: BaseException) -> 
 
 def mask_secret(settings: Settings, text: str) -> str:
     password = settings.sasl_password.get_secret_value() if settings.sasl_password else ""
-    return text.replace(password, "****") if password else text
+    return redact(text, [password])
 
 
 async def check_connection(settings: Settings, timeout: float = 10.0) -> None:

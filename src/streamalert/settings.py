@@ -116,26 +116,36 @@ class Settings(BaseSettings):
 
 def kafka_security_problems(settings: Settings) -> list[str]:
     """What is wrong with the combination of the Kafka security settings, each naming its variable."""
+    return _sasl_problems(settings) + _tls_problems(settings)
+
+
+def _sasl_problems(settings: Settings) -> list[str]:
     protocol = settings.security_protocol
-    sasl = protocol.startswith("SASL_")
+    problems = []
+    if protocol.startswith("SASL_"):
+        if not settings.sasl_username:
+            problems.append(
+                f"STREAMALERT_SASL_USERNAME is required with STREAMALERT_SECURITY_PROTOCOL={protocol}"
+            )
+        if not (settings.sasl_password and settings.sasl_password.get_secret_value()):
+            problems.append(
+                f"STREAMALERT_SASL_PASSWORD is required with STREAMALERT_SECURITY_PROTOCOL={protocol}"
+            )
+        return problems
+    # Credentials that would be silently ignored hide a typo in the protocol.
+    for name, value in (("USERNAME", settings.sasl_username), ("PASSWORD", settings.sasl_password)):
+        if value:
+            problems.append(
+                f"STREAMALERT_SASL_{name} is set but STREAMALERT_SECURITY_PROTOCOL={protocol} does not "
+                "use SASL (SASL_PLAINTEXT or SASL_SSL)"
+            )
+    return problems
+
+
+def _tls_problems(settings: Settings) -> list[str]:
+    protocol = settings.security_protocol
     tls = protocol in ("SSL", "SASL_SSL")
     problems = []
-    if sasl and not settings.sasl_username:
-        problems.append(
-            f"STREAMALERT_SASL_USERNAME is required with STREAMALERT_SECURITY_PROTOCOL={protocol}"
-        )
-    if sasl and not (settings.sasl_password and settings.sasl_password.get_secret_value()):
-        problems.append(
-            f"STREAMALERT_SASL_PASSWORD is required with STREAMALERT_SECURITY_PROTOCOL={protocol}"
-        )
-    if not sasl:
-        # Credentials that would be silently ignored hide a typo in the protocol.
-        for name, value in (("USERNAME", settings.sasl_username), ("PASSWORD", settings.sasl_password)):
-            if value:
-                problems.append(
-                    f"STREAMALERT_SASL_{name} is set but STREAMALERT_SECURITY_PROTOCOL={protocol} does not "
-                    "use SASL (SASL_PLAINTEXT or SASL_SSL)"
-                )
     files = (
         ("CAFILE", settings.ssl_cafile),
         ("CERTFILE", settings.ssl_certfile),

@@ -16,7 +16,8 @@ from typing import Any
 import click
 import orjson
 from aiohttp import web
-from aiosmtpd.controller import Controller
+
+SINK_EXTRA = "streamalert sink needs the 'sink' extra: pip install 'streamalert[sink]' (make install has it)"
 
 
 def say(kind: str, text: str) -> None:
@@ -61,6 +62,11 @@ class MailPrinter:
 @click.option("--host", default="127.0.0.1", show_default=True)
 def sink_command(http_port: int, smtp_port: int, host: str) -> None:
     """Receive notifications locally and print them (Slack, workflows, PagerDuty, email)."""
+    try:
+        # An extra, not a runtime dependency: the worker never needs an SMTP server.
+        from aiosmtpd.controller import Controller
+    except ImportError:
+        raise click.ClickException(SINK_EXTRA) from None
 
     async def serve() -> None:
         application = web.Application()

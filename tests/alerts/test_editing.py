@@ -12,7 +12,8 @@ from streamalert.alerts.editing import (
     patched_alert,
 )
 from streamalert.alerts.masking import mask_url, masked_channel, masked_target
-from streamalert.records.alerts import Creator, EmailChannel, SlackChannel, check_webhook_url, host_allowed
+from streamalert.records.alerts import SLACK_HOSTS, Creator, EmailChannel, SlackChannel
+from streamalert.webhook_rule import AllowList, check_webhook
 
 NOW = datetime(2026, 11, 28, 9, tzinfo=UTC)
 ALICE = Creator(user_id="alice", name="Alice")
@@ -129,7 +130,7 @@ def test_a_stale_version_is_a_conflict() -> None:
 
 def test_webhook_urls_with_credentials_are_refused_and_never_shown() -> None:
     with pytest.raises(ValueError, match="credentials"):
-        check_webhook_url("https://bot:s3cret@hooks.slack.com/services/x", frozenset({"hooks.slack.com"}), [])
+        check_webhook("https://bot:s3cret@hooks.slack.com/services/x", SLACK_HOSTS, AllowList.of([]))
     assert (
         mask_url("https://bot:s3cret@hooks.slack.com:8443/services/abcdwxyz")
         == "https://hooks.slack.com:8443/****wxyz"
@@ -141,27 +142,6 @@ def test_masking_keeps_only_host_and_last_four() -> None:
     channel = SlackChannel(type="slack", webhook_url=SLACK, channel="#a")
     assert masked_channel(channel)["webhook_url"] == "https://hooks.slack.com/****wxyz"
     assert "SECRET" not in masked_target(channel)
-
-
-@pytest.mark.parametrize(
-    ("url", "allow", "problem"),
-    [
-        ("http://hooks.slack.com/x", [], "https"),
-        ("https://example.com/x", [], "host"),
-        ("https://hooks.slack.com:8443/x", [], "port"),
-        ("ftp://hooks.slack.com/x", [], "https"),
-        ("http://127.0.0.1:9000/hook", [], "https"),
-    ],
-)
-def test_webhook_rule(url: str, allow: list[str], problem: str) -> None:
-    with pytest.raises(ValueError, match=problem):
-        check_webhook_url(url, frozenset({"hooks.slack.com"}), allow)
-
-
-def test_allowed_hosts_pass_by_name_or_cidr() -> None:
-    assert check_webhook_url("http://127.0.0.1:9000/hook", frozenset({"hooks.slack.com"}), ["127.0.0.1"])
-    assert host_allowed("10.1.2.3", ["10.0.0.0/8"]) and not host_allowed("11.1.2.3", ["10.0.0.0/8"])
-    assert host_allowed("Hooks.Local", ["hooks.local"])
 
 
 @pytest.mark.parametrize(
@@ -363,3 +343,28 @@ def test_a_float_threshold_is_the_decimal_it_was_written_as(sent: float, stored:
         assert raised.value.details[0]["field"] == "threshold_pct"
     else:
         assert create(body).threshold_pct == stored
+
+
+@pytest.mark.parametrize(
+    ("url", "allow", "problem"),
+    [
+        ("http://hooks.slack.com/services/x", [], "must use https"),
+        ("https://example.com/services/x", [], "is not one of hooks.slack.com"),
+        ("http://127.0.0.1:9000/hook", [], "must use https"),
+        ("http://127.0.0.1:9000/hook", ["127.0.0.1"], None),
+        ("http://hooks.local/hook", ["hooks.local"], None),
+    ],
+)
+def test_a_request_is_held_to_the_webhook_rule(url: str, allow: list[str], problem: str | None) -> None:
+    body = {
+        "kind": "source_volume",
+        "source_id": "s",
+        "threshold_pct": 4,
+        "channels": [{"type": "slack_workflow", "webhook_url": url}],
+    }
+    if problem is None:
+        assert create(body, allow).channels[0].webhook_url == url  # type: ignore[union-attr]
+        return
+    with pytest.raises(InvalidRequest, match=problem) as raised:
+        create(body, allow)
+    assert raised.value.details[0]["field"].endswith("webhook_url") and "/hook" not in str(raised.value)

@@ -5,15 +5,14 @@ from typing import Any
 import pytest
 
 from streamalert.counting.buckets import (
-    Counter,
     InputRecord,
     Item,
     SubjectState,
-    alert_record_key,
     alert_subject_key,
     apply,
     gauge_at,
     group_by_key,
+    hour_index,
     hourly_series,
     key_counter,
     record_counter,
@@ -21,6 +20,7 @@ from streamalert.counting.buckets import (
     window_outcomes,
     window_total,
 )
+from streamalert.kinds import KINDS, Counter
 from streamalert.records import AlertConfig, AudienceSize, DeliveryResult, SourceEvents
 
 H = datetime(2026, 11, 28, 9, tzinfo=UTC)
@@ -132,7 +132,7 @@ def test_an_alert_reads_the_key_its_records_feed(
 ) -> None:
     watched = alert(kind, **subject)
     assert alert_subject_key(watched) in subject_keys(record)
-    assert alert_record_key(watched) == record.subject_key
+    assert KINDS[kind].record_key(watched) == record.subject_key
     expected: dict[str, Counter] = {
         "source_volume": "events",
         "audience_size": "gauge",
@@ -252,11 +252,11 @@ def test_buckets_before_the_baseline_start_are_pruned_and_ignored() -> None:
         numbered(events(baseline_start - US, 100), events(baseline_start, 1), events(H - HOUR, 2)),
         NOW,
     )
-    assert state.first_hour == baseline_start
+    assert (state.base, len(state.values)) == (hour_index(baseline_start), 48)
     assert window_total(state, baseline_start - HOUR, H) == 3
     assert state.applied_offset == 2
     later = apply(state, "events", [], NOW + 2 * HOUR)
-    assert later.first_hour == baseline_start + 2 * HOUR
+    assert later.base == hour_index(baseline_start + 2 * HOUR)
     assert window_total(later, baseline_start, H) == 2
     much_later = apply(state, "events", [], NOW + 10 * 24 * HOUR)
     assert much_later.values == []

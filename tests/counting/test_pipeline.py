@@ -7,9 +7,10 @@ from datetime import UTC, datetime, timedelta
 import orjson
 import pytest
 
-from streamalert.counting.buckets import SubjectState, source_key, window_total
+from streamalert.counting.buckets import SubjectState, window_total
 from streamalert.counting.pipeline import CountingPipeline, Delivered
 from streamalert.ingest.validation import Position, home_partition, parse_pipeline_event
+from streamalert.kinds import KINDS
 from streamalert.records import DeadLetter
 from tests.fakes import CrashAfter, Killed, MemoryPartition, MemorySink, MemoryStore, run_counting
 
@@ -41,7 +42,7 @@ def topic(records: list[tuple[bytes | None, bytes, int | None]]) -> dict[int, Me
 
 
 def total(store: MemoryStore, source: str) -> int:
-    raw = store.get(source_key("w", source).encode())
+    raw = store.get(KINDS["source_volume"].key("w", source).encode())
     state = SubjectState.from_bytes(raw) if raw is not None else None
     hour = NOW.replace(minute=0)
     return window_total(state, hour - timedelta(hours=24), hour + timedelta(hours=1))
@@ -111,7 +112,7 @@ async def test_unusable_records_are_dead_lettered_before_the_batch_is_acknowledg
 
 async def test_an_unreadable_stored_state_sends_its_records_to_dead_letter() -> None:
     store, sink = MemoryStore(), MemorySink()
-    store.data[source_key("w", "s1").encode()] = b'{"c": "?"}'
+    store.data[KINDS["source_volume"].key("w", "s1").encode()] = b'{"c": "?"}'
     records = [(b"s1", event_value("s1", 2), None), (b"s2", event_value("s2", 5), None)]
     await run_counting(CountingPipeline(parse_pipeline_event, PARTITIONS, sink), store, topic(records), NOW)
     assert total(store, "s2") == 5
@@ -125,7 +126,7 @@ async def test_a_state_stored_with_its_partition_still_loads_and_counts_on() -> 
     await run_counting(
         CountingPipeline(parse_pipeline_event, PARTITIONS, sink), store, topic(RECORDS[:12]), NOW
     )
-    key = source_key("w", "s1").encode()
+    key = KINDS["source_volume"].key("w", "s1").encode()
     old = orjson.loads(store.data[key]) | {"p": home_partition(b"s1", PARTITIONS)}
     store.data[key] = orjson.dumps(old)
     partitions = topic(RECORDS[:24])

@@ -7,10 +7,11 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from streamalert.counting.buckets import apply, source_key
+from streamalert.counting.buckets import apply
 from streamalert.evaluation.pipeline import EvaluationPipeline, PartitionIndex, parse_tick
 from streamalert.evaluation.state import AlertState
 from streamalert.ingest.validation import home_partition
+from streamalert.kinds import KINDS
 from streamalert.records import AlertConfig, SourceEvents
 from tests.fakes import CrashAfter, Killed, MemoryAlertFired, MemoryConfigs, MemoryPublishedIndex, MemoryStore
 
@@ -43,7 +44,7 @@ def count(store: MemoryStore, source: str, baseline: int, current: int) -> None:
         SourceEvents(type="source_events", workspace_id="w", source_id=source, timestamp=at, count=n)
         for at, n in ((H - timedelta(hours=30), baseline), (H - timedelta(hours=2), current))
     ]
-    key = source_key("w", source)
+    key = KINDS["source_volume"].key("w", source)
     store.data[key.encode()] = apply(None, "events", list(enumerate(records)), H).to_bytes()
 
 

@@ -11,8 +11,8 @@ from streamalert.counting.buckets import apply
 from streamalert.evaluation.decide import Evaluation, evaluate
 from streamalert.evaluation.render import render_alert_fired, summary
 from streamalert.evaluation.state import Transition, event_id, step
+from streamalert.kinds import KINDS
 from streamalert.records import AlertConfig, AlertFired, SourceEvents
-from streamalert.records.alerts import DEFAULT_NAMES
 from streamalert.records.outputs import ChangeObserved, RateObserved, Window
 
 SCHEMA = orjson.loads(
@@ -45,7 +45,7 @@ def alert(kind: str, threshold: str = "4", name: str | None = None, **subject: s
             "id": "a1",
             "workspace_id": "w",
             "kind": kind,
-            "name": name or DEFAULT_NAMES[kind],
+            "name": name or KINDS[kind].default_name,
             "threshold_pct": Decimal(threshold),
             "channels": [
                 {"type": "slack", "webhook_url": SLACK_URL, "channel": "#alerts"},
@@ -173,7 +173,7 @@ CASES: list[tuple[AlertConfig, str, ChangeObserved | RateObserved, str]] = [
 def test_summary(
     config: AlertConfig, state: str, observed: ChangeObserved | RateObserved, expected: str
 ) -> None:
-    assert summary(config, state, observed) == expected  # type: ignore[arg-type]
+    assert summary(config, state, observed, config.threshold_pct) == expected  # type: ignore[arg-type]
 
 
 @pytest.mark.parametrize(("config", "state", "observed", "expected"), CASES)

@@ -5,7 +5,7 @@ import pytest
 
 from streamalert.counting.buckets import SubjectState, apply
 from streamalert.evaluation.decide import evaluate
-from streamalert.evaluation.series import POINTS, hourly_points, measure_of, series_of
+from streamalert.evaluation.series import POINTS, hourly_points, series_of
 from streamalert.evaluation.state import AlertState, step
 from streamalert.records import AudienceSize, DeliveryResult, SourceEvents
 from streamalert.records.alerts import AlertConfig
@@ -142,14 +142,14 @@ def test_no_points_before_an_evaluation_on_data(state: AlertState | None) -> Non
 
 
 @pytest.mark.parametrize(
-    ("kind", "measure"),
+    ("kind", "subject", "measure"),
     [
-        ("source_volume", "events"),
-        ("activation_volume", "events"),
-        ("destination_delivery_rate", "delivered"),
-        ("mapping_delivery_rate", "delivered"),
-        ("audience_size", "size"),
+        ("source_volume", {"source_id": "web"}, "events"),
+        ("activation_volume", {"audience_id": "a", "destination_id": "d"}, "events"),
+        ("destination_delivery_rate", {"destination_id": "d"}, "delivered"),
+        ("mapping_delivery_rate", {"mapping_id": "m"}, "delivered"),
+        ("audience_size", {"audience_id": "a"}, "size"),
     ],
 )
-def test_measure_of(kind: str, measure: str) -> None:
-    assert measure_of(kind) == measure
+def test_the_series_measures_what_the_kind_counts(kind: str, subject: dict[str, str], measure: str) -> None:
+    assert series_of(alert(kind, **subject), None).measure == measure

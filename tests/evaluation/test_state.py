@@ -168,7 +168,9 @@ def test_history_is_bounded() -> None:
 
 def test_the_evaluated_alert_version_and_threshold_are_remembered() -> None:
     state, _ = run([FIRE])
-    edited = ALERT.touched(H + MINUTE, threshold_pct=Decimal("10"))
+    edited = AlertConfig.model_validate(
+        ALERT.model_dump() | {"threshold_pct": Decimal("10"), "updated_at": H + MINUTE, "version": 2}
+    )
     state, transition = step(state, edited, evaluation(OK), H + 2 * MINUTE)
     assert transition is not None and transition.state == "resolved"
     assert (transition.alert_version, transition.threshold_pct) == (2, Decimal(10))

@@ -446,7 +446,7 @@ async def test_cli_tokens_and_alerts(module_worker: WorkerProcess, kafka_bootstr
 
     listed = cli("alerts", "list", token=token)
     assert listed.returncode == 0, listed.stderr
-    assert alert["id"] in listed.stdout and "in_app,slack" in listed.stdout and "99.5%" in listed.stdout
+    assert alert["id"] in listed.stdout and "in_app,slack" in listed.stdout and "99.5 %" in listed.stdout
 
     bad = cli(
         "alerts", "create", "--kind", "source_volume", "--threshold", "4", "--channel", "in_app", token=token

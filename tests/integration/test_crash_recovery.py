@@ -14,7 +14,8 @@ import orjson
 from aiokafka import AIOKafkaProducer
 
 from streamalert.auth import Principal
-from streamalert.counting.buckets import SubjectState, source_key
+from streamalert.counting.buckets import SubjectState
+from streamalert.kinds import KINDS
 from tests.conftest import worker_env
 from tests.support import ApiUser, WorkerProcess, consume, end_offsets, issue_token, wait_caught_up
 
@@ -142,7 +143,7 @@ async def test_sigkilled_worker_ends_with_exact_counts_and_one_event_per_transit
         latest[record.key] = record.value
     counted = {}
     for source in expected:
-        state = SubjectState.from_bytes(latest[source_key(unique, source).encode()])
+        state = SubjectState.from_bytes(latest[KINDS["source_volume"].key(unique, source).encode()])
         counted[source] = sum(state.values)
     assert counted == expected
 

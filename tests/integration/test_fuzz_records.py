@@ -14,7 +14,8 @@ from pathlib import Path
 
 import orjson
 
-from streamalert.counting.buckets import SubjectState, destination_key, source_key
+from streamalert.counting.buckets import SubjectState
+from streamalert.kinds import KINDS
 from streamalert.records.common import MAX_SAFE_INTEGER
 from tests.conftest import worker_env
 from tests.integration.test_evaluation import api_user
@@ -155,12 +156,12 @@ async def test_random_records_are_counted_exactly_or_dead_lettered(
     assert all(len(letter.value) < 64 * 1024 for letter in letters)
     states = await latest_states(kafka_bootstrap, unique)
     counted = {
-        name: sum(SubjectState.from_bytes(states[source_key(unique, name).encode()]).values)
+        name: sum(SubjectState.from_bytes(states[KINDS["source_volume"].key(unique, name).encode()]).values)
         for name in fuzz.events
     }
     assert counted == dict(fuzz.events)
     outcomes = {}
     for name in fuzz.outcomes:
-        state = SubjectState.from_bytes(states[destination_key(unique, name).encode()])
+        state = SubjectState.from_bytes(states[KINDS["destination_delivery_rate"].key(unique, name).encode()])
         outcomes[name] = [sum(state.values), sum(state.failed)]
     assert outcomes == dict(fuzz.outcomes)

@@ -18,7 +18,8 @@ from typing import Any
 import orjson
 from aiokafka import AIOKafkaProducer
 
-from streamalert.counting.buckets import SubjectState, source_key
+from streamalert.counting.buckets import SubjectState
+from streamalert.kinds import KINDS
 from streamalert.records.common import MAX_SAFE_INTEGER
 from tests.conftest import worker_env
 from tests.integration.test_evaluation import Scenario, api_user, histories
@@ -143,5 +144,5 @@ async def test_poison_records_are_dead_lettered_and_counting_goes_on(
     finally:
         worker.stop()
     states = await latest_states(kafka_bootstrap, unique)
-    counted = SubjectState.from_bytes(states[source_key(unique, "ctl").encode()])
+    counted = SubjectState.from_bytes(states[KINDS["source_volume"].key(unique, "ctl").encode()])
     assert sum(counted.values) == 301

@@ -371,7 +371,7 @@ def test_firing_rings_the_bell_and_the_slack_link_opens_the_alert_page(
     expect(alert_page.locator("#chart path.line-baseline")).to_have_count(1)
     timeline = alert_page.locator("#timeline")
     expect(timeline).to_contain_text("notified: firing (incident 1)")
-    expect(timeline).to_contain_text("current 40 against baseline 100: -60 %")
+    expect(timeline).to_contain_text("current 40 against baseline 100: \u221260.00 %")
     expect(alert_page.locator("#deliveries")).to_contain_text("delivered")
     expect(alert_page.locator("#summary")).to_contain_text("±10 %")
     alert_page.screenshot(path=str(SCREENSHOTS / "alert-page.png"), full_page=True)
@@ -504,7 +504,7 @@ def test_rate_and_size_alert_pages_draw_their_own_chart(
     tab = signed_in(tabs, owner, f"/alerts/{rate['id']}")
     page = tab.page
     expect(page.locator("#timeline")).to_contain_text(
-        "90 delivered, 10 failed: success rate 90 %", timeout=20_000
+        "90 delivered, 10 failed: success rate 90.00 %", timeout=20_000
     )
     expect(page.get_by_role("img", name=re.compile("^Delivery success rate per hour"))).to_be_visible()
     expect(page.locator("#chart")).to_contain_text("Threshold 99 %")
@@ -513,7 +513,7 @@ def test_rate_and_size_alert_pages_draw_their_own_chart(
 
     phone = signed_in(tabs, owner, f"/alerts/{gauge['id']}", width=390, height=844)
     expect(phone.page.locator("#timeline")).to_contain_text(
-        "current 130 against baseline 100: +30 %", timeout=20_000
+        "current 130 against baseline 100: +30.00 %", timeout=20_000
     )
     expect(
         phone.page.get_by_role("img", name=re.compile("^Audience size at the end of each hour"))

@@ -32,6 +32,9 @@ def test_health_and_readiness(module_worker: WorkerProcess) -> None:
             "alert_states_loaded": True,
             "deliveries_loaded": True,
             "notifications_loaded": True,
+            "agents_running": True,
+            "deliveries_recordable": True,
+            "kafka_broker_reachable": True,
         },
     }
     status, body = http_get(f"{module_worker.url}/readyz/partitions")
@@ -139,8 +142,9 @@ async def test_a_record_on_the_wrong_partition_is_dead_lettered_not_miscounted(
 
     from aiokafka import AIOKafkaProducer
 
-    from streamalert.counting.buckets import SubjectState, source_key
+    from streamalert.counting.buckets import SubjectState
     from streamalert.ingest.validation import home_partition
+    from streamalert.kinds import KINDS
     from tests.integration.test_notifications import scrape
     from tests.integration.test_poison_records import latest_states
     from tests.support import wait_caught_up
@@ -177,6 +181,8 @@ async def test_a_record_on_the_wrong_partition_is_dead_lettered_not_miscounted(
     # The two records on the key's own partition are counted, once each.
     await wait_caught_up(kafka_bootstrap, prefix, [f"{prefix}.pipeline-events"])
     states = await latest_states(kafka_bootstrap, prefix)
-    assert sum(SubjectState.from_bytes(states[source_key(unique, source).encode()]).values) == 14
+    assert (
+        sum(SubjectState.from_bytes(states[KINDS["source_volume"].key(unique, source).encode()]).values) == 14
+    )
     metrics = scrape(module_worker)
     assert metrics[f'streamalert_records_misrouted_total{{topic="{prefix}.pipeline-events"}}'] >= 1

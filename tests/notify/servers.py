@@ -391,13 +391,15 @@ def change_event(state: str = "firing", incident: int = 1, **changes: Any) -> Al
         "subject": Subject(source_id="src-orders"),
         "window": Window(start=H - timedelta(hours=24), end=H),
         "baseline_window": Window(start=H - timedelta(hours=48), end=H - timedelta(hours=24)),
-        "observed": ChangeObserved(current=80, baseline=100, change_pct=Decimal("-20"))
+        "observed": ChangeObserved(current=80, baseline=100, change_pct=Decimal("-20.00"))
         if state == "firing"
-        else ChangeObserved(current=101, baseline=100, change_pct=Decimal("1")),
+        else ChangeObserved(current=101, baseline=100, change_pct=Decimal("1.00")),
         "occurred_at": H + timedelta(minutes=1),
-        "summary": "Source src-orders received 80 events in 24 h against 100 the day before (-20%)."
+        "summary": "[Orders source volume] Source volume change for source src-orders: 80 events in the last 24 h "
+        "vs 100 the day before (\u221220.00 %), threshold ±4 %"
         if state == "firing"
-        else "Source src-orders is back within 4%: 101 events against 100 (+1%).",
+        else "Resolved: [Orders source volume] Source volume change for source src-orders: 101 events in the "
+        "last 24 h vs 100 the day before (+1.00 %), within ±4 %",
     }
     return AlertFired(**(fields | changes))
 
@@ -416,13 +418,16 @@ def rate_event(state: str = "firing", incident: int = 1, **changes: Any) -> Aler
         "subject": Subject(destination_id="dst-warehouse", source_id="src-orders"),
         "window": Window(start=H - timedelta(hours=24), end=H),
         "baseline_window": Window(start=H - timedelta(hours=48), end=H - timedelta(hours=24)),
-        "observed": RateObserved(delivered=9850, failed=150, success_rate_pct=Decimal("98.5"))
+        "observed": RateObserved(delivered=9850, failed=150, success_rate_pct=Decimal("98.50"))
         if state == "firing"
-        else RateObserved(delivered=9990, failed=10, success_rate_pct=Decimal("99.9")),
+        else RateObserved(delivered=9990, failed=10, success_rate_pct=Decimal("99.90")),
         "occurred_at": H + timedelta(minutes=1),
-        "summary": "Destination dst-warehouse delivered 98.5% of events (threshold 99%)."
+        "summary": "[Warehouse delivery rate] Destination delivery success rate for destination dst-warehouse from "
+        "source src-orders: 98.50 % (9,850 delivered, 150 failed) in the last 24 h, below 99 %"
         if state == "firing"
-        else "Destination dst-warehouse is back above 99%: 99.9% delivered.",
+        else "Resolved: [Warehouse delivery rate] Destination delivery success rate for destination "
+        "dst-warehouse from source src-orders: 99.90 % (9,990 delivered, 10 failed) in the last 24 h, "
+        "back at or above 99 %",
     }
     return AlertFired(**(fields | changes))
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from decimal import Decimal
 from typing import Any
 
 import pytest
@@ -13,10 +12,8 @@ from streamalert.notify.base import (
     HttpReply,
     SendResult,
     classify_http,
-    format_pct,
     headline,
     parse_retry_after,
-    redact,
 )
 from streamalert.notify.email import EmailIntegration
 from streamalert.notify.in_app import InAppIntegration
@@ -63,13 +60,15 @@ def test_retry_after(header: str | None, seconds: float | None) -> None:
      (502, False, True), (503, False, True), (504, False, True)],
 )  # fmt: skip
 def test_http_classification(status: int, delivered: bool, retryable: bool) -> None:
-    result = classify_http(HttpReply(status, "body", None), expected=202, now=NOW, vendor="V")
+    result = classify_http(HttpReply(status, "body", None), expected=202, now=NOW, vendor="V", secrets=())
     assert (result.delivered, result.retryable) == (delivered, retryable)
     assert result.status_code == status
 
 
 def test_a_429_carries_its_retry_after() -> None:
-    result = classify_http(HttpReply(429, "slow down", "3"), expected=200, now=NOW, vendor="Slack")
+    result = classify_http(
+        HttpReply(429, "slow down", "3"), expected=200, now=NOW, vendor="Slack", secrets=()
+    )
     assert result == SendResult(False, True, 429, 3.0, "Slack answered HTTP 429: slow down")
 
 
@@ -79,21 +78,6 @@ def test_an_error_body_is_redacted_and_bounded() -> None:
         HttpReply(400, body, None), expected=202, now=NOW, vendor="V", secrets=["abcdef0123456789"]
     )
     assert result.error is not None and "abcdef0123456789" not in result.error and len(result.error) < 300
-
-
-def test_redact_longest_secret_first() -> None:
-    assert (
-        redact("https://h/a/b/secret and secret", ["secret", "https://h/a/b/secret", ""]) == "**** and ****"
-    )
-
-
-@pytest.mark.parametrize(
-    ("value", "signed", "text"),
-    [("-20", True, "-20%"), ("12.50", True, "+12.5%"), ("0", True, "0%"), ("99.000000", False, "99%"),
-     ("1E+2", False, "100%"), ("0.000001", False, "0.000001%")],
-)  # fmt: skip
-def test_format_pct(value: str, signed: bool, text: str) -> None:
-    assert format_pct(Decimal(value), signed=signed) == text
 
 
 def test_headline() -> None:

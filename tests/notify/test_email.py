@@ -57,11 +57,11 @@ async def test_a_firing_mail_has_both_parts_and_the_headers(smtp_server: Smtp) -
     assert message["Message-ID"] == f"<{change_event().event_id}@streamalert>"
     assert message["In-Reply-To"] is None and message["Date"]
     text, html = parts(message)
-    assert "Source src-orders received 80 events" in text
-    assert "Change: -20%" in text and "Threshold: change beyond ±4%" in text
+    assert "Source volume change for source src-orders: 80 events" in text
+    assert "Change: \u221220.00 %" in text and "Threshold: change beyond ±4 %" in text
     assert "https://alerts.example.com/alerts/alert-src-volume" in text
     assert '<a href="https://alerts.example.com/alerts/alert-src-volume">' in html
-    assert "<th" in html and "-20%" in html
+    assert "<th" in html and "\u221220.00 %" in html
 
 
 async def test_the_resolved_mail_threads_to_its_firing_mail(smtp_server: Smtp) -> None:
@@ -78,7 +78,7 @@ async def test_the_resolved_mail_threads_to_its_firing_mail(smtp_server: Smtp) -
     assert second["In-Reply-To"] == first["Message-ID"]
     assert second["References"] == first["Message-ID"]
     assert second["Auto-Submitted"] == "auto-generated"
-    assert "Success rate: 99.9%" in parts(second)[0]
+    assert "Success rate: 99.90 %" in parts(second)[0]
 
 
 async def test_a_caller_lookup_decides_the_thread(smtp_server: Smtp) -> None:

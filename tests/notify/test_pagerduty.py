@@ -40,7 +40,9 @@ async def test_trigger_then_resolve_share_the_dedup_key(pagerduty_server: PagerD
     assert trigger["routing_key"] == resolve["routing_key"] == KEY
     payload = trigger["payload"]
     assert (payload["source"], payload["severity"]) == ("streamalert", "error")
-    assert payload["summary"].startswith("[FIRING] Orders source volume: Source src-orders received 80")
+    assert payload["summary"].startswith(
+        "[FIRING] Orders source volume: [Orders source volume] Source volume change for source src-orders: 80"
+    )
     assert payload["timestamp"] == "2026-11-28T09:01:00.000Z"
     assert payload["custom_details"]["observed"] == {"current": 80, "baseline": 100, "change_pct": -20}
     assert payload["custom_details"]["threshold_pct"] == 4

@@ -71,13 +71,15 @@ async def test_a_change_alert_message(slack_server: SlackWebhook) -> None:
         "*Subject*\nsource src-orders",
         "*Current (24 h)*\n80",
         "*Baseline (previous 24 h)*\n100",
-        "*Change*\n-20%",
+        "*Change*\n\u221220.00 %",
     ]
-    assert "*Threshold*\nchange beyond ±4%" in fields
+    assert "*Threshold*\nchange beyond ±4 %" in fields
     assert "*Window*\n2026-11-27 09:00 UTC to 2026-11-28 09:00 UTC" in fields
     button = message["blocks"][3]["elements"][0]
     assert button["url"] == "https://alerts.example.com/alerts/alert-src-volume"
-    assert message["text"].startswith("[FIRING] Orders source volume: Source src-orders received 80 events")
+    assert message["text"].startswith(
+        "[FIRING] Orders source volume: [Orders source volume] Source volume change for source src-orders: 80"
+    )
     assert "https://alerts.example.com/alerts/alert-src-volume" in message["text"]
 
 
@@ -86,9 +88,9 @@ async def test_a_resolved_rate_alert_message(slack_server: SlackWebhook) -> None
     message = slack_server.valid[0].json()
     assert message["blocks"][0]["text"]["text"] == "[RESOLVED] Warehouse delivery rate"
     fields = field_texts(message)
-    assert "*Success rate*\n99.9%" in fields
-    assert "*Delivered / failed*\n9990 / 10" in fields
-    assert "*Threshold*\nsuccess rate below 99%" in fields
+    assert "*Success rate*\n99.90 %" in fields
+    assert "*Delivered / failed*\n9,990 / 10" in fields
+    assert "*Threshold*\nsuccess rate below 99 %" in fields
     assert "*Subject*\nsource src-orders, destination dst-warehouse" in fields
     assert message["blocks"][3]["elements"][0]["url"] == "http://127.0.0.1:6066/alerts/alert-dst-rate"
 
@@ -168,7 +170,7 @@ def test_workflow_variables_of_a_change_and_a_rate_alert() -> None:
     assert {k: change[k] for k in ("current", "baseline", "change_pct", "delivered", "success_rate_pct")} == {
         "current": "80",
         "baseline": "100",
-        "change_pct": "-20",
+        "change_pct": "\u221220.00",
         "delivered": "",
         "success_rate_pct": "",
     }
@@ -179,8 +181,8 @@ def test_workflow_variables_of_a_change_and_a_rate_alert() -> None:
     assert change["destination_id"] == ""
     rate = workflow_variables(rate_event(threshold_pct=Decimal("99.50")))
     assert (rate["success_rate_pct"], rate["delivered"], rate["failed"], rate["current"]) == (
-        "98.5",
-        "9850",
+        "98.50",
+        "9,850",
         "150",
         "",
     )
@@ -204,3 +206,11 @@ async def test_workflow_server_rejects_nested_values_like_slack(
         response = await session.post(workflow_server.base_url + "/x", json={"a": {"b": "c"}, "n": 1})
         assert response.status == 400
     assert workflow_server.received[0].problem == "variable a is not a string"
+
+
+def test_the_summary_and_the_fields_of_one_message_agree() -> None:
+    """One format for numbers: what the fields show is what the summary says (a true minus, two decimals)."""
+    for event, shown in ((change_event(), "\u221220.00 %"), (rate_event(), "98.50 %")):
+        message = slack_message(event)
+        assert shown in message["blocks"][1]["text"]["text"]
+        assert any(shown in text for text in field_texts(message))

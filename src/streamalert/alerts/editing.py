@@ -18,15 +18,9 @@ from urllib.parse import urlsplit
 from pydantic import BeforeValidator, ConfigDict, Field, ValidationError, WithJsonSchema
 
 from streamalert.alerts.masking import mask_secret, mask_url
+from streamalert.kinds import KINDS, SUBJECT_FIELDS, AlertKind
 from streamalert.records.alerts import (
-    ALERT_KINDS,
-    ALLOWED_SUBJECTS,
-    DEFAULT_NAMES,
-    RATE_KINDS,
-    REQUIRED_SUBJECTS,
-    SUBJECT_FIELDS,
     AlertConfig,
-    AlertKind,
     AlertName,
     Channel,
     Creator,
@@ -71,17 +65,15 @@ RequestThreshold = Annotated[
 def kind_rules_schema() -> list[dict[str, Any]]:
     """Each kind's subject fields and threshold limit as JSON Schema `if`/`then` clauses."""
     rules = []
-    for kind in ALERT_KINDS:
-        properties: dict[str, Any] = {field: {"type": "string"} for field in REQUIRED_SUBJECTS[kind]}
-        properties |= {
-            field: {"type": "null"} for field in SUBJECT_FIELDS if field not in ALLOWED_SUBJECTS[kind]
-        }
-        if kind in RATE_KINDS:
+    for kind in KINDS.values():
+        properties: dict[str, Any] = {field: {"type": "string"} for field in kind.required}
+        properties |= {field: {"type": "null"} for field in SUBJECT_FIELDS if field not in kind.allowed}
+        if kind.decision == "rate":
             properties["threshold_pct"] = {"maximum": 100}
         rules.append(
             {
-                "if": {"properties": {"kind": {"const": kind}}, "required": ["kind"]},
-                "then": {"required": list(REQUIRED_SUBJECTS[kind]), "properties": properties},
+                "if": {"properties": {"kind": {"const": kind.name}}, "required": ["kind"]},
+                "then": {"required": list(kind.required), "properties": properties},
             }
         )
     return rules
@@ -89,14 +81,14 @@ def kind_rules_schema() -> list[dict[str, Any]]:
 
 def _kind_table() -> str:
     rows = [
-        f"{kind}: requires {' and '.join(REQUIRED_SUBJECTS[kind])}"
+        f"{kind.name}: requires {' and '.join(kind.required)}"
         + (
             f", may have {', '.join(optional)}"
-            if (optional := [f for f in ALLOWED_SUBJECTS[kind] if f not in REQUIRED_SUBJECTS[kind]])
+            if (optional := [f for f in kind.allowed if f not in kind.required])
             else ""
         )
-        + ("; threshold at most 100" if kind in RATE_KINDS else "")
-        for kind in ALERT_KINDS
+        + ("; threshold at most 100" if kind.decision == "rate" else "")
+        for kind in KINDS.values()
     ]
     return "Subject fields by kind (any other subject field must be absent or null): " + "; ".join(rows) + "."
 
@@ -211,7 +203,7 @@ def new_alert(
     request: AlertCreate, workspace_id: str, creator: Creator, now: datetime, alert_id: str | None = None
 ) -> AlertConfig:
     data = request.model_dump(exclude_none=True)
-    data["name"] = request.name or DEFAULT_NAMES[request.kind]
+    data["name"] = request.name or KINDS[request.kind].default_name
     check_kind_rules(data)
     return AlertConfig(
         **data,

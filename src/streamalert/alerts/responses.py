@@ -8,9 +8,9 @@ from pydantic import Field
 
 from streamalert.alerts.masking import masked_channel
 from streamalert.evaluation.state import AlertState
+from streamalert.kinds import AlertKind
 from streamalert.records.alerts import (
     AlertConfig,
-    AlertKind,
     ChannelType,
     Creator,
     EmailChannel,

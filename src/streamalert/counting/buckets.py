@@ -4,16 +4,9 @@ One table key per subject; the agent groups a batch of records by key and calls 
 per key, so a key is written once per batch (SPEC §8). Counts go into hourly buckets by event
 time (UTC); buckets older than the baseline window start are pruned.
 
-Key format: `<prefix>|<workspace_id>|<id>[|<id>]`. Ids never contain `|` (see `records.common.Id`),
-and never are empty, so a key names exactly one subject:
-
-| key | counter | fed by |
-|---|---|---|
-| `src|ws|source` | events | `source_events` |
-| `aud|ws|audience` / `aud|ws|audience|destination` | gauge | `audience_size` without / with destination |
-| `dst|ws|destination` / `dst|ws|destination|source` | outcomes | `delivery-results` kind destination |
-| `map|ws|mapping` | outcomes | `delivery-results` kind mapping |
-| `act|ws|audience|destination` | outcomes | `delivery-results` kind activation |
+Key format: `<prefix>|<workspace_id>|<id>[|<id>]`, one prefix and counter per alert kind
+(`streamalert.kinds`): `src` events, `dst`/`map`/`act` outcomes, `aud` gauge. A destination's
+record with a source counts for `dst|ws|destination` and `dst|ws|destination|source`.
 
 Every key a record feeds is derived from the record's Kafka key (its subject id), so all of a
 key's records come from one topic-partition and its offsets grow: `applied_offset` is then
@@ -25,23 +18,20 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Literal, TypeAlias
+from typing import TypeAlias
 
 import orjson
 
 from streamalert.counting.windows import DAY, HOUR, windows_at
+from streamalert.kinds import BY_INPUT, KINDS, PREFIX_COUNTER, SEPARATOR, Counter, table_keys
 from streamalert.records.alerts import AlertConfig
 from streamalert.records.common import MAX_SAFE_INTEGER
 from streamalert.records.inputs import AudienceSize, DeliveryResult, SourceEvents
-
-Counter = Literal["events", "outcomes", "gauge"]
-"""What a subject key counts: summed events, (delivered, failed) outcomes, or gauge samples."""
 
 InputRecord: TypeAlias = SourceEvents | AudienceSize | DeliveryResult
 Item: TypeAlias = tuple[int, InputRecord]
 """(input offset, validated record)."""
 
-SEPARATOR = "|"
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 MICROSECOND = timedelta(microseconds=1)
 NONE = -1
@@ -56,107 +46,27 @@ FUTURE_GUARD = DAY
 """Records further than this ahead of `now` are ignored: validation already dead-letters them, and
 one absurd timestamp must not grow a subject's arrays by years of empty hours."""
 
-_PREFIX_COUNTER: dict[str, Counter] = {
-    "src": "events",
-    "aud": "gauge",
-    "dst": "outcomes",
-    "map": "outcomes",
-    "act": "outcomes",
-}
 _CODES: dict[Counter, str] = {"events": "e", "outcomes": "o", "gauge": "g"}
 _COUNTERS: dict[str, Counter] = {code: counter for counter, code in _CODES.items()}
 
 
-def _key(prefix: str, *parts: str | None) -> str:
-    return SEPARATOR.join([prefix, *(part for part in parts if part is not None)])
-
-
-def source_key(workspace_id: str, source_id: str) -> str:
-    return _key("src", workspace_id, source_id)
-
-
-def gauge_key(workspace_id: str, audience_id: str, destination_id: str | None) -> str:
-    return _key("aud", workspace_id, audience_id, destination_id)
-
-
-def destination_key(workspace_id: str, destination_id: str, source_id: str | None = None) -> str:
-    return _key("dst", workspace_id, destination_id, source_id)
-
-
-def mapping_key(workspace_id: str, mapping_id: str) -> str:
-    return _key("map", workspace_id, mapping_id)
-
-
-def activation_key(workspace_id: str, audience_id: str, destination_id: str) -> str:
-    return _key("act", workspace_id, audience_id, destination_id)
-
-
 def subject_keys(record: InputRecord) -> list[str]:
     """The table keys a validated input record contributes to."""
-    if isinstance(record, SourceEvents):
-        return [source_key(record.workspace_id, record.source_id)]
-    if isinstance(record, AudienceSize):
-        return [gauge_key(record.workspace_id, record.audience_id, record.destination_id)]
-    if record.kind == "mapping":
-        assert record.mapping_id is not None
-        return [mapping_key(record.workspace_id, record.mapping_id)]
-    if record.kind == "activation":
-        assert record.audience_id is not None
-        return [activation_key(record.workspace_id, record.audience_id, record.destination_id)]
-    keys = [destination_key(record.workspace_id, record.destination_id)]
-    if record.source_id is not None:
-        keys.append(destination_key(record.workspace_id, record.destination_id, record.source_id))
-    return keys
+    return table_keys(record.input, record)
 
 
 def alert_subject_key(alert: AlertConfig) -> str:
     """The table key an alert reads; the same string `subject_keys` gives the records it watches."""
-    ws = alert.workspace_id
-    match alert.kind:
-        case "source_volume":
-            assert alert.source_id is not None
-            return source_key(ws, alert.source_id)
-        case "destination_delivery_rate":
-            assert alert.destination_id is not None
-            return destination_key(ws, alert.destination_id, alert.source_id)
-        case "mapping_delivery_rate":
-            assert alert.mapping_id is not None
-            return mapping_key(ws, alert.mapping_id)
-        case "activation_volume":
-            assert alert.audience_id is not None and alert.destination_id is not None
-            return activation_key(ws, alert.audience_id, alert.destination_id)
-        case "audience_size":
-            assert alert.audience_id is not None
-            return gauge_key(ws, alert.audience_id, alert.destination_id)
-    raise ValueError(f"unknown alert kind {alert.kind!r}")
-
-
-def alert_record_key(alert: AlertConfig) -> str:
-    """The Kafka key (subject id) of the records an alert watches: its partition holds the state."""
-    match alert.kind:
-        case "source_volume":
-            subject = alert.source_id
-        case "destination_delivery_rate":
-            subject = alert.destination_id
-        case "mapping_delivery_rate":
-            subject = alert.mapping_id
-        case _:
-            subject = alert.audience_id
-    assert subject is not None
-    return subject
+    return KINDS[alert.kind].table_key(alert)
 
 
 def key_counter(key: str) -> Counter:
     """What the state under `key` counts, from the key's prefix."""
-    return _PREFIX_COUNTER[key.split(SEPARATOR, 1)[0]]
+    return PREFIX_COUNTER[key.split(SEPARATOR, 1)[0]]
 
 
 def record_counter(record: InputRecord) -> Counter:
-    if isinstance(record, SourceEvents):
-        return "events"
-    if isinstance(record, AudienceSize):
-        return "gauge"
-    return "outcomes"
+    return BY_INPUT[record.input][0].counter
 
 
 def group_by_key(items: Iterable[Item]) -> dict[str, list[Item]]:
@@ -209,11 +119,6 @@ class SubjectState:
     last_us: list[int] = field(default_factory=list)
     starts: dict[int, int] = field(default_factory=dict)
     carry: tuple[int, int] | None = None
-
-    @property
-    def first_hour(self) -> datetime | None:
-        """Start of the oldest retained bucket (None when there is none)."""
-        return hour_start(self.base) if self.values else None
 
     def to_bytes(self) -> bytes:
         data: dict[str, object] = {"c": _CODES[self.counter], "o": self.applied_offset}
@@ -316,6 +221,21 @@ class SubjectState:
                 self.last_us.extend([NONE] * grow)
         return position
 
+    def _add(self, position: int, record: InputRecord) -> None:
+        """Count `record` into the bucket at `position` (its hour)."""
+        if isinstance(record, SourceEvents):
+            self.values[position] = min(self.values[position] + record.count, BUCKET_LIMIT)
+        elif isinstance(record, DeliveryResult):
+            self.values[position] = min(self.values[position] + record.delivered, BUCKET_LIMIT)
+            self.failed[position] = min(self.failed[position] + record.failed, BUCKET_LIMIT)
+        else:
+            into = _micros_into_hour(record.timestamp)
+            if into >= self.last_us[position]:
+                self.values[position] = record.size
+                self.last_us[position] = into
+            if into == 0:
+                self.starts[position] = record.size
+
 
 def new_state(counter: Counter) -> SubjectState:
     return SubjectState(counter=counter)
@@ -347,19 +267,7 @@ def apply(state: SubjectState | None, counter: Counter, items: Sequence[Item], n
             if isinstance(record, AudienceSize):
                 result._fold_into_carry(_epoch_micros(moment), record.size)
             continue
-        position = result._slot(index)
-        if isinstance(record, SourceEvents):
-            result.values[position] = min(result.values[position] + record.count, BUCKET_LIMIT)
-        elif isinstance(record, DeliveryResult):
-            result.values[position] = min(result.values[position] + record.delivered, BUCKET_LIMIT)
-            result.failed[position] = min(result.failed[position] + record.failed, BUCKET_LIMIT)
-        else:
-            into = _micros_into_hour(moment)
-            if into >= result.last_us[position]:
-                result.values[position] = record.size
-                result.last_us[position] = into
-            if into == 0:
-                result.starts[position] = record.size
+        result._add(result._slot(index), record)
     return result
 
 

@@ -16,7 +16,8 @@ from pydantic import BaseModel, ConfigDict
 
 from streamalert.counting.buckets import SubjectState, gauge_at, window_outcomes, window_total
 from streamalert.counting.windows import windows_at
-from streamalert.records.alerts import RATE_KINDS, AlertConfig
+from streamalert.kinds import KINDS
+from streamalert.records.alerts import AlertConfig
 from streamalert.records.outputs import ChangeObserved, RateObserved, Window
 
 Status = Literal["ok", "firing", "insufficient_data"]
@@ -86,7 +87,8 @@ def evaluate(alert: AlertConfig, state: SubjectState | None, now: datetime) -> E
         )
 
     threshold = alert.threshold_pct
-    if alert.kind in RATE_KINDS:
+    kind = KINDS[alert.kind]
+    if kind.decision == "rate":
         delivered, failed = window_outcomes(state, windows.current_start, windows.current_end)
         if delivered + failed == 0:
             return result("insufficient_data", None)
@@ -95,7 +97,7 @@ def evaluate(alert: AlertConfig, state: SubjectState | None, now: datetime) -> E
 
     current: int | None
     baseline: int | None
-    if alert.kind == "audience_size":
+    if kind.counter == "gauge":
         current = gauge_at(state, windows.current_end)
         baseline = gauge_at(state, windows.baseline_end)
     else:

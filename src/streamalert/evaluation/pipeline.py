@@ -20,7 +20,7 @@ from typing import Protocol
 
 import orjson
 
-from streamalert.counting.buckets import SubjectState, alert_record_key, alert_subject_key
+from streamalert.counting.buckets import SubjectState, alert_subject_key
 from streamalert.counting.pipeline import SubjectStore
 from streamalert.evaluation.decide import evaluate
 from streamalert.evaluation.published import PartitionLog, adopt_published
@@ -28,6 +28,7 @@ from streamalert.evaluation.render import render_alert_fired
 from streamalert.evaluation.series import hourly_points
 from streamalert.evaluation.state import AlertState, Transition, step
 from streamalert.ingest.validation import home_partition
+from streamalert.kinds import KINDS
 from streamalert.metrics import EVALUATION_ERRORS, EVALUATIONS, TRANSITIONS
 from streamalert.records.alerts import AlertConfig
 from streamalert.records.common import parse_timestamp
@@ -93,7 +94,7 @@ class PartitionIndex:
     _homes: dict[str, int] = field(default_factory=dict)
 
     def home(self, alert: AlertConfig) -> int:
-        key = alert_record_key(alert)
+        key = KINDS[alert.kind].record_key(alert)
         found = self._homes.get(key)
         if found is None:
             found = self._homes[key] = home_partition(key.encode(), self.partitions)

@@ -1,4 +1,4 @@
-"""Transitions as `alert-fired` records (SPEC §3.4) with a one-line human summary. Pure.
+"""Transitions as `alert-fired` records with a one-line human summary. Pure.
 
 Only the alert's public fields are read: channels (webhook URLs, routing keys, addresses)
 never reach the record, whose model forbids extra fields anyway.
@@ -10,16 +10,10 @@ from decimal import Decimal
 
 from streamalert.evaluation.decide import Observed
 from streamalert.evaluation.state import Notification, Transition
-from streamalert.records.alerts import DEFAULT_NAMES, AlertConfig
-from streamalert.records.outputs import AlertFired, ChangeObserved, RateObserved, Subject
-
-MINUS = "\u2212"
-
-_UNITS: dict[str, str] = {
-    "source_volume": "events",
-    "activation_volume": "events delivered",
-    "audience_size": "members",
-}
+from streamalert.kinds import KINDS
+from streamalert.records.alerts import AlertConfig
+from streamalert.records.outputs import AlertFired, RateObserved, Subject
+from streamalert.text import count, number, pct, signed, threshold
 
 
 def render_alert_fired(alert: AlertConfig, transition: Transition) -> AlertFired:
@@ -42,66 +36,26 @@ def render_alert_fired(alert: AlertConfig, transition: Transition) -> AlertFired
     )
 
 
-def summary(
-    alert: AlertConfig, state: Notification, observed: Observed, threshold: Decimal | None = None
-) -> str:
+def summary(alert: AlertConfig, state: Notification, observed: Observed, limit_pct: Decimal) -> str:
     """One line for people, e.g. `Source volume change for source web: 95 events in the last
-    24 h vs 100 the day before (-5.00 %), threshold ±4 %`."""
-    limit = format_threshold(alert.threshold_pct if threshold is None else threshold)
-    label = DEFAULT_NAMES[alert.kind]
-    heading = f"{label} for {subject_phrase(alert)}"
-    if alert.name != label:
+    24 h vs 100 the day before (-5.00 %), threshold ±4 %` (with a true minus sign, see
+    `streamalert.text`)."""
+    kind = KINDS[alert.kind]
+    limit = threshold(limit_pct)
+    heading = f"{kind.default_name} for {kind.subject_phrase(alert)}"
+    if alert.name != kind.default_name:
         heading = f"[{alert.name}] {heading}"
     if state == "resolved":
         heading = f"Resolved: {heading}"
     if isinstance(observed, RateObserved):
         body = (
-            f"{format_number(observed.success_rate_pct)} % ({observed.delivered:,} delivered, "
-            f"{observed.failed:,} failed) in the last 24 h"
+            f"{pct(number(observed.success_rate_pct))} ({count(observed.delivered)} delivered, "
+            f"{count(observed.failed)} failed) in the last 24 h"
         )
         tail = f"below {limit} %" if state == "firing" else f"back at or above {limit} %"
         return f"{heading}: {body}, {tail}"
-    return f"{heading}: {_change_body(alert.kind, observed)}, {'threshold' if state == 'firing' else 'within'} ±{limit} %"
-
-
-def _change_body(kind: str, observed: ChangeObserved) -> str:
-    unit = _UNITS.get(kind, "events")
-    change = f"{signed(observed.change_pct)} %"
-    if kind == "audience_size":
-        return f"{observed.current:,} {unit} vs {observed.baseline:,} 24 h earlier ({change})"
-    return f"{observed.current:,} {unit} in the last 24 h vs {observed.baseline:,} the day before ({change})"
-
-
-def subject_phrase(alert: AlertConfig) -> str:
-    match alert.kind:
-        case "source_volume":
-            return f"source {alert.source_id}"
-        case "destination_delivery_rate":
-            phrase = f"destination {alert.destination_id}"
-            return f"{phrase} from source {alert.source_id}" if alert.source_id else phrase
-        case "mapping_delivery_rate":
-            return f"mapping {alert.mapping_id}"
-        case "activation_volume":
-            return f"audience {alert.audience_id} to destination {alert.destination_id}"
-        case "audience_size":
-            phrase = f"audience {alert.audience_id}"
-            return f"{phrase} at destination {alert.destination_id}" if alert.destination_id else phrase
-    return alert.id
-
-
-def format_number(value: Decimal) -> str:
-    """A Decimal in plain notation as given: 98.99 → `98.99`, 4E+1 → `40`."""
-    return f"{value:f}"
-
-
-def format_threshold(value: Decimal) -> str:
-    """A threshold without trailing zeros: 4.000 → `4`, 4.50 → `4.5`, 33.333333 → `33.333333`."""
-    return f"{value.normalize():f}"
-
-
-def signed(value: Decimal) -> str:
-    """`+5.00`, `-5.00` (a true minus sign), `0.00`."""
-    text = format_number(abs(value))
-    if value > 0:
-        return f"+{text}"
-    return f"{MINUS}{text}" if value < 0 else text
+    change = (
+        f"{count(observed.current)} {kind.unit}{kind.current_words} vs {count(observed.baseline)} "
+        f"{kind.baseline_words} ({pct(signed(observed.change_pct))})"
+    )
+    return f"{heading}: {change}, {'threshold' if state == 'firing' else 'within'} ±{limit} %"

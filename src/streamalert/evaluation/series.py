@@ -14,13 +14,12 @@ from streamalert.counting.buckets import SubjectState, hourly_series, window_out
 from streamalert.counting.windows import HOUR, windows_at
 from streamalert.evaluation.decide import percent
 from streamalert.evaluation.state import AlertState
-from streamalert.records.alerts import RATE_KINDS, AlertConfig, AlertKind
+from streamalert.kinds import KINDS, AlertKind, Measure
+from streamalert.records.alerts import AlertConfig
 from streamalert.records.common import Percent, StrictRecord, Timestamp
 
 POINTS = 48
 """The baseline window's 24 hours, then the current window's 24."""
-
-Measure = Literal["events", "delivered", "size"]
 
 
 def hourly_points(
@@ -34,7 +33,7 @@ def hourly_points(
     """
     windows = windows_at(now)
     values = tuple(value for _, value in hourly_series(subject, windows.baseline_start, windows.current_end))
-    if kind not in RATE_KINDS or subject.counter != "outcomes":
+    if KINDS[kind].decision != "rate" or subject.counter != "outcomes":
         return values, ()
     hours = (windows.baseline_start + i * HOUR for i in range(POINTS))
     failed = tuple(window_outcomes(subject, hour, hour + HOUR)[1] for hour in hours)
@@ -65,17 +64,11 @@ class Series(StrictRecord):
     """Empty until the alert has been evaluated on data."""
 
 
-def measure_of(kind: str) -> Measure:
-    if kind in RATE_KINDS:
-        return "delivered"
-    return "size" if kind == "audience_size" else "events"
-
-
 def series_of(alert: AlertConfig, state: AlertState | None) -> Series:
     points: list[SeriesPoint] = []
     if state is not None and state.baseline_window is not None and len(state.series) == POINTS:
         start = state.baseline_window.start
-        rate = alert.kind in RATE_KINDS and len(state.series_failed) == POINTS
+        rate = KINDS[alert.kind].decision == "rate" and len(state.series_failed) == POINTS
         for i, value in enumerate(state.series):
             failed = state.series_failed[i] if rate else None
             points.append(
@@ -90,7 +83,7 @@ def series_of(alert: AlertConfig, state: AlertState | None) -> Series:
     return Series(
         alert_id=alert.id,
         kind=alert.kind,
-        measure=measure_of(alert.kind),
+        measure=KINDS[alert.kind].measure,
         threshold_pct=alert.threshold_pct,
         evaluated_at=state.evaluated_at if state is not None else None,
         points=points,

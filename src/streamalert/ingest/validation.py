@@ -15,6 +15,7 @@ from pydantic import BaseModel, TypeAdapter, ValidationError
 from streamalert.counting.windows import accepted_time_range
 from streamalert.records import DeadLetter, DeliveryResult, pipeline_event_adapter
 from streamalert.records.inputs import AudienceSize, SourceEvents
+from streamalert.text import clip
 
 PipelineRecord = SourceEvents | AudienceSize
 InputRecord = PipelineRecord | DeliveryResult
@@ -103,7 +104,8 @@ MISROUTED_FIX = (
 def home_partition(key: bytes, partitions: int) -> int:
     """The partition the Java client's default partitioner gives `key` (also aiokafka's and Faust's):
     where the subject's counts live."""
-    return (murmur2(key) & 0x7FFFFFFF) % partitions
+    hashed: int = murmur2(key)  # aiokafka's partitioner is untyped
+    return (hashed & 0x7FFFFFFF) % partitions
 
 
 def misrouted(key: bytes | None, position: Position, partitions: int) -> str | None:
@@ -130,10 +132,6 @@ def describe_errors(error: ValidationError) -> str:
         where = ".".join(location) or "record"
         parts.append(f"{clip(where, 100)}: {clip(item['msg'], 200)}")
     return "; ".join(parts)
-
-
-def clip(text: str, limit: int) -> str:
-    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def dead_letter(key: bytes | None, value: bytes | None, position: Position, reason: str) -> DeadLetter:

@@ -12,17 +12,17 @@ import logging
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from decimal import Decimal
 from typing import Any, Protocol
 from urllib.parse import quote
 
 import aiohttp
 import orjson
 
+from streamalert.kinds import KINDS
 from streamalert.notify.guard import CheckedUrl, pinned_connector
-from streamalert.records.alerts import DEFAULT_NAMES
 from streamalert.records.common import format_timestamp
 from streamalert.records.outputs import AlertFired, ChangeObserved
+from streamalert.text import clip, count, error_detail, number, pct, redact, signed, threshold
 
 log = logging.getLogger("streamalert.notify")
 
@@ -66,7 +66,7 @@ class SendResult:
             retryable=retryable,
             status_code=status_code,
             retry_after=retry_after,
-            error=error[:MAX_ERROR_CHARS],
+            error=clip(error, MAX_ERROR_CHARS),
         )
 
 
@@ -81,13 +81,6 @@ def incident_of(event: AlertFired) -> int | None:
     """The incident number an event carries (a firing and its resolve share it), if the record has one."""
     value = getattr(event, "incident", None)
     return value if isinstance(value, int) else None
-
-
-def redact(text: str, secrets: Iterable[str]) -> str:
-    """`text` with every non-empty secret replaced by `****` (belt and braces for error texts)."""
-    for secret in sorted((s for s in secrets if s), key=len, reverse=True):
-        text = text.replace(secret, "****")
-    return text
 
 
 # --- HTTP -----------------------------------------------------------------------------------
@@ -144,13 +137,13 @@ def parse_retry_after(value: str | None, now: datetime) -> float | None:
 
 
 def classify_http(
-    reply: HttpReply, *, expected: int, now: datetime, vendor: str, secrets: Iterable[str] = ()
+    reply: HttpReply, *, expected: int, now: datetime, vendor: str, secrets: Iterable[str]
 ) -> SendResult:
     """The shared rule: `expected` succeeds; 429 and 5xx retry (429 with its Retry-After);
     anything else (other 4xx, redirects, unexpected 2xx) fails at once."""
     if reply.status == expected:
         return SendResult.success(reply.status)
-    detail = redact(" ".join(reply.text.split())[:200], secrets)
+    detail = error_detail(reply.text, secrets)
     error = f"{vendor} answered HTTP {reply.status}" + (f": {detail}" if detail else "")
     if reply.status == 429:
         return SendResult.failure(
@@ -162,7 +155,7 @@ def classify_http(
     return SendResult.failure(error, retryable=reply.status >= 500, status_code=reply.status)
 
 
-def transport_failure(vendor: str, exc: BaseException, secrets: Iterable[str] = ()) -> SendResult:
+def transport_failure(vendor: str, exc: BaseException, secrets: Iterable[str]) -> SendResult:
     """A retryable failure describing a network error by its kind, never by its text (which may
     quote the URL)."""
     kind = type(exc).__name__
@@ -188,16 +181,6 @@ def headline(event: AlertFired, *, test: bool = False) -> str:
     return f"{TEST_MARK + ' ' if test else ''}[{event.state.upper()}] {name}"
 
 
-def plain_number(value: Decimal) -> str:
-    """`12.5`, `-100`, `99`: a Decimal without exponent or trailing zeros."""
-    text = format(value.normalize(), "f")
-    return text.rstrip("0").rstrip(".") if "." in text else text
-
-
-def format_pct(value: Decimal, *, signed: bool = False) -> str:
-    return f"{'+' if signed and value > 0 else ''}{plain_number(value)}%"
-
-
 def human_time(value: datetime) -> str:
     return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
 
@@ -212,25 +195,26 @@ def subject_text(event: AlertFired) -> str:
 
 
 def threshold_text(event: AlertFired) -> str:
+    limit = pct(threshold(event.threshold_pct))
     if isinstance(event.observed, ChangeObserved):
-        return f"change beyond ±{format_pct(event.threshold_pct)}"
-    return f"success rate below {format_pct(event.threshold_pct)}"
+        return f"change beyond ±{limit}"
+    return f"success rate below {limit}"
 
 
 def facts(event: AlertFired) -> list[tuple[str, str]]:
     """Label/value pairs describing the event, in display order (at most 10: Slack's field limit)."""
     observed = event.observed
-    rows = [("Kind", DEFAULT_NAMES.get(event.kind, event.kind)), ("Subject", subject_text(event))]
+    rows = [("Kind", KINDS[event.kind].default_name), ("Subject", subject_text(event))]
     if isinstance(observed, ChangeObserved):
         rows += [
-            ("Current (24 h)", str(observed.current)),
-            ("Baseline (previous 24 h)", str(observed.baseline)),
-            ("Change", format_pct(observed.change_pct, signed=True)),
+            ("Current (24 h)", count(observed.current)),
+            ("Baseline (previous 24 h)", count(observed.baseline)),
+            ("Change", pct(signed(observed.change_pct))),
         ]
     else:
         rows += [
-            ("Success rate", format_pct(observed.success_rate_pct)),
-            ("Delivered / failed", f"{observed.delivered} / {observed.failed}"),
+            ("Success rate", pct(number(observed.success_rate_pct))),
+            ("Delivered / failed", f"{count(observed.delivered)} / {count(observed.failed)}"),
         ]
     rows += [
         ("Threshold", threshold_text(event)),

@@ -39,12 +39,12 @@ from streamalert.notify.base import (
     facts,
     headline,
     incident_of,
-    redact,
     transport_failure,
     utc_now,
 )
 from streamalert.records.alerts import EmailChannel
 from streamalert.records.outputs import AlertFired
+from streamalert.text import error_detail
 
 MESSAGE_ID_DOMAIN = "streamalert"
 _DOT_ATOM = re.compile(r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*")
@@ -215,12 +215,12 @@ class EmailIntegration:
         ) as error:
             return transport_failure(self.vendor, error, self._secrets)
         except aiosmtplib.SMTPException as error:
-            detail = redact(" ".join(str(error).split())[:200], self._secrets)
+            detail = error_detail(str(error), self._secrets)
             return SendResult.failure(f"SMTP failed: {detail or type(error).__name__}", retryable=False)
         return SendResult.success()
 
     def _reply_failure(self, code: int, text: str) -> SendResult:
-        detail = redact(" ".join(text.split())[:200], self._secrets)
+        detail = error_detail(text, self._secrets)
         return SendResult.failure(
             f"SMTP server answered {code}" + (f": {detail}" if detail else ""),
             retryable=400 <= code < 500,

@@ -1,4 +1,4 @@
-"""The send-time webhook guard (SPEC §4): https, the vendor's host, public addresses only.
+"""The send-time webhook guard: the webhook rule (`streamalert.webhook_rule`), public addresses only.
 
 A webhook URL is checked again each time it is used, because what its host resolves to can
 change after the alert was saved. The checked addresses are then the only ones the request may
@@ -21,12 +21,12 @@ import ipaddress
 import socket
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
-from urllib.parse import urlsplit
 
 import aiohttp
 from aiohttp.abc import AbstractResolver, ResolveResult
 
-Address = ipaddress.IPv4Address | ipaddress.IPv6Address
+from streamalert.webhook_rule import Address, AllowList, WebhookRuleBroken, check_webhook, parse_address
+
 Resolver = Callable[[str, int], Awaitable[list[str]]]
 """(host, port) → the IP addresses (text) the host resolves to; raises OSError on failure."""
 
@@ -88,58 +88,21 @@ def is_public(address: Address) -> bool:
     )
 
 
-def _parse_address(text: str) -> Address | None:
-    try:
-        return ipaddress.ip_address(text.split("%", 1)[0].strip("[]"))
-    except ValueError:
-        return None
-
-
-def _networks(allow: Iterable[str]) -> list[ipaddress.IPv4Network | ipaddress.IPv6Network]:
-    networks = []
-    for entry in allow:
-        try:
-            networks.append(ipaddress.ip_network(entry.strip(), strict=False))
-        except ValueError:
-            continue
-    return networks
-
-
 class WebhookGuard:
     """Checks webhook URLs against the rule and the operator's allow list, resolving hosts
     through `resolver` (the system's getaddrinfo by default)."""
 
     def __init__(self, allow: Iterable[str] = (), resolver: Resolver = system_resolver) -> None:
-        entries = [entry.strip().lower() for entry in allow if entry.strip()]
-        self._names = frozenset(entry for entry in entries if _parse_address(entry) is None)
-        self._networks = _networks(entries)
+        self._allow = AllowList.of(allow)
         self._resolver = resolver
-
-    def _address_allowed(self, address: Address) -> bool:
-        return any(address in network for network in self._networks)
 
     async def check(self, url: str, vendor_hosts: frozenset[str]) -> CheckedUrl:
         """The checked URL, or WebhookBlocked (retryable only when DNS failed)."""
         try:
-            parts = urlsplit(url)
-            host = (parts.hostname or "").lower()
-            port = parts.port
-        except ValueError as error:
-            raise WebhookBlocked("webhook URL is malformed") from error
-        if parts.scheme not in ("https", "http") or not host:
-            raise WebhookBlocked("webhook URL must be an absolute https URL")
-        literal = _parse_address(host)
-        named_allowed = host in self._names
-        lifted = named_allowed or (literal is not None and self._address_allowed(literal))
-        if not lifted:
-            if parts.scheme != "https":
-                raise WebhookBlocked(f"webhook to {host} must use https")
-            if host not in vendor_hosts:
-                raise WebhookBlocked(f"webhook host {host} is not one of {', '.join(sorted(vendor_hosts))}")
-            if port not in (None, 443):
-                raise WebhookBlocked(f"webhook to {host} must use the default https port")
-        port = port or (443 if parts.scheme == "https" else 80)
-
+            target = check_webhook(url, vendor_hosts, self._allow)
+        except WebhookRuleBroken as broken:
+            raise WebhookBlocked(str(broken)) from None
+        host, port, literal, named_allowed = target.host, target.port, target.address, target.named
         if literal is not None:
             resolved = [str(literal)]
         else:
@@ -149,10 +112,10 @@ class WebhookGuard:
                 raise WebhookBlocked(f"could not resolve webhook host {host}", retryable=True) from error
         addresses: list[str] = []
         for text in resolved:
-            address = _parse_address(text)
+            address = parse_address(text)
             if address is None:
                 raise WebhookBlocked(f"webhook host {host} resolved to something that is not an address")
-            if not (named_allowed or self._address_allowed(address) or is_public(address)):
+            if not (named_allowed or self._allow.holds_address(address) or is_public(address)):
                 raise WebhookBlocked(f"webhook host {host} resolves to non-public address {address}")
             if str(address) not in addresses:
                 addresses.append(str(address))

@@ -35,6 +35,7 @@ from streamalert.notify.base import (
 )
 from streamalert.records.alerts import PagerDutyChannel
 from streamalert.records.outputs import AlertFired
+from streamalert.text import clip
 
 DEFAULT_BASE_URL = "https://events.pagerduty.com"
 MAX_SUMMARY = 1024
@@ -57,10 +58,6 @@ def _fit_key(key: str) -> str:
     return key if len(key) <= MAX_DEDUP_KEY else "streamalert/" + hashlib.sha256(key.encode()).hexdigest()
 
 
-def _clip(text: str, limit: int) -> str:
-    return text if len(text) <= limit else text[: limit - 1] + "…"
-
-
 def pagerduty_event(
     event: AlertFired,
     routing_key: str,
@@ -79,7 +76,7 @@ def pagerduty_event(
         "client_url": link,
         "links": [{"href": link, "text": "Alert in streamalert"}],
         "payload": {
-            "summary": _clip(f"{headline(event, test=test)}: {event.summary}", MAX_SUMMARY),
+            "summary": clip(f"{headline(event, test=test)}: {event.summary}", MAX_SUMMARY),
             "source": SOURCE,
             "severity": "error" if event.state == "firing" else "info",
             "timestamp": machine_time(event.occurred_at),

@@ -8,7 +8,8 @@ from datetime import datetime
 from streamalert.counting.windows import windows_at
 from streamalert.evaluation.render import summary
 from streamalert.evaluation.state import AlertState
-from streamalert.records.alerts import RATE_KINDS, AlertConfig
+from streamalert.kinds import KINDS
+from streamalert.records.alerts import AlertConfig
 from streamalert.records.outputs import AlertFired, ChangeObserved, RateObserved, Subject, Window
 
 
@@ -19,7 +20,7 @@ def sample_event(alert: AlertConfig, state: AlertState | None, now: datetime) ->
     if observed is None:
         observed = (
             RateObserved(delivered=0, failed=0, success_rate_pct=0)
-            if alert.kind in RATE_KINDS
+            if KINDS[alert.kind].decision == "rate"
             else ChangeObserved(current=0, baseline=0, change_pct=0)
         )
     return AlertFired(

@@ -21,11 +21,11 @@ from streamalert.notify.base import (
     classify_http,
     facts,
     headline,
-    redact,
 )
 from streamalert.notify.webhook import WebhookIntegration
 from streamalert.records.alerts import SLACK_HOSTS, SlackChannel
 from streamalert.records.outputs import AlertFired
+from streamalert.text import clip, error_detail
 
 MAX_TEXT = 40_000
 MAX_HEADER = 150
@@ -46,10 +46,6 @@ def mrkdwn(text: str, limit: int) -> str:
     if amp != -1 and ";" not in cut[amp:]:
         cut = cut[:amp]  # never leave half an entity
     return cut + "…"
-
-
-def clip(text: str, limit: int) -> str:
-    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def slack_message(
@@ -89,7 +85,7 @@ def slack_message(
 
 def classify_slack(reply: HttpReply, *, now: datetime, secrets: tuple[str, ...]) -> SendResult:
     if reply.status == 200 and reply.text.strip() != "ok":
-        detail = redact(" ".join(reply.text.split())[:200], secrets)
+        detail = error_detail(reply.text, secrets)
         return SendResult.failure(
             f"Slack answered HTTP 200: {detail or 'not ok'}", retryable=False, status_code=200
         )

@@ -8,14 +8,14 @@ Declare the ones you use as variables of the workflow's webhook trigger (all typ
 |---|---|
 | `alert_id` | the alert's id |
 | `alert_name` | the alert's name |
-| `alert_kind` | `source_volume`, `destination_delivery_rate`, `mapping_delivery_rate`, `activation_volume` or `audience_size` |
+| `alert_kind` | the alert's kind, e.g. `source_volume` (every kind: `streamalert.kinds`) |
 | `state` | `firing` or `resolved` |
 | `title` | e.g. `[FIRING] Orders volume` (`[TEST] ` in front for a test) |
 | `summary` | one sentence describing the transition (`[TEST] ` in front for a test) |
 | `subject` | the subject ids, e.g. `source src-1, destination dst-2` |
 | `workspace_id` | the workspace |
 | `source_id`, `destination_id`, `mapping_id`, `audience_id` | the subject ids, empty when absent |
-| `current`, `baseline`, `change_pct` | change kinds: counts of the current and baseline windows and the change in % (e.g. `-12.5`) |
+| `current`, `baseline`, `change_pct` | change kinds: counts of the current and baseline windows and the change in % as people read it (`+12.50`, or a true minus sign: `\u221212.50`; counts with thousands separators, see `streamalert.text`) |
 | `delivered`, `failed`, `success_rate_pct` | rate kinds: outcomes in the current window and the success rate in % |
 | `threshold_pct` | the alert's threshold in % |
 | `window_start`, `window_end` | the current window, RFC 3339 UTC |
@@ -36,12 +36,12 @@ from streamalert.notify.base import (
     alert_url,
     headline,
     machine_time,
-    plain_number,
     subject_text,
 )
 from streamalert.notify.webhook import WebhookIntegration
 from streamalert.records.alerts import SLACK_HOSTS, SlackWorkflowChannel
 from streamalert.records.outputs import AlertFired, ChangeObserved
+from streamalert.text import count, number, signed, threshold
 
 VARIABLES = (
     "alert_id",
@@ -93,7 +93,7 @@ def workflow_variables(
         "destination_id": subject.destination_id or "",
         "mapping_id": subject.mapping_id or "",
         "audience_id": subject.audience_id or "",
-        "threshold_pct": plain_number(event.threshold_pct),
+        "threshold_pct": threshold(event.threshold_pct),
         "window_start": machine_time(event.window.start),
         "window_end": machine_time(event.window.end),
         "baseline_window_start": machine_time(event.baseline_window.start),
@@ -105,15 +105,15 @@ def workflow_variables(
     }
     if isinstance(observed, ChangeObserved):
         values |= {
-            "current": str(observed.current),
-            "baseline": str(observed.baseline),
-            "change_pct": plain_number(observed.change_pct),
+            "current": count(observed.current),
+            "baseline": count(observed.baseline),
+            "change_pct": signed(observed.change_pct),
         }
     else:
         values |= {
-            "delivered": str(observed.delivered),
-            "failed": str(observed.failed),
-            "success_rate_pct": plain_number(observed.success_rate_pct),
+            "delivered": count(observed.delivered),
+            "failed": count(observed.failed),
+            "success_rate_pct": number(observed.success_rate_pct),
         }
     return {name: values.get(name, "") for name in VARIABLES}
 

@@ -18,12 +18,12 @@ from streamalert.notify.base import (
     SendResult,
     classify_http,
     post_json,
-    redact,
     transport_failure,
     utc_now,
 )
 from streamalert.notify.guard import WebhookBlocked, WebhookGuard
 from streamalert.records.outputs import AlertFired
+from streamalert.text import redact
 
 
 class WebhookChannel(Protocol):

@@ -1,88 +1,20 @@
-"""Alert configurations (SPEC §2, §5.2): what is watched, how strictly, and who is told."""
+"""Alert configurations: what is watched (the kinds are in `streamalert.kinds`), how strictly, and
+who is told."""
 
 from __future__ import annotations
 
-import ipaddress
 import re
-from datetime import datetime
 from decimal import Decimal
 from typing import Annotated, Any, Literal
-from urllib.parse import urlsplit
 
 from email_validator import EmailNotValidError, validate_email
 from pydantic import AfterValidator, Field, StringConstraints, ValidationInfo, WithJsonSchema, model_validator
 
+from streamalert.kinds import KINDS, SUBJECT_FIELDS, AlertKind
 from streamalert.records.common import Id, Percent, StrictRecord, Timestamp
-
-AlertKind = Literal[
-    "source_volume",
-    "destination_delivery_rate",
-    "mapping_delivery_rate",
-    "activation_volume",
-    "audience_size",
-]
-ALERT_KINDS: tuple[AlertKind, ...] = AlertKind.__args__  # type: ignore[attr-defined]
-
-RATE_KINDS: frozenset[str] = frozenset({"destination_delivery_rate", "mapping_delivery_rate"})
-"""Kinds that compare a success rate with the threshold; the others compare a change."""
-
-SUBJECT_FIELDS = ("source_id", "destination_id", "mapping_id", "audience_id")
-REQUIRED_SUBJECTS: dict[str, tuple[str, ...]] = {
-    "source_volume": ("source_id",),
-    "destination_delivery_rate": ("destination_id",),
-    "mapping_delivery_rate": ("mapping_id",),
-    "activation_volume": ("audience_id", "destination_id"),
-    "audience_size": ("audience_id",),
-}
-ALLOWED_SUBJECTS: dict[str, tuple[str, ...]] = {
-    "source_volume": ("source_id",),
-    "destination_delivery_rate": ("destination_id", "source_id"),
-    "mapping_delivery_rate": ("mapping_id", "source_id", "destination_id"),
-    "activation_volume": ("audience_id", "destination_id"),
-    "audience_size": ("audience_id", "destination_id"),
-}
-DEFAULT_NAMES: dict[str, str] = {
-    "source_volume": "Source volume change",
-    "destination_delivery_rate": "Destination delivery success rate",
-    "mapping_delivery_rate": "Reverse ETL mapping delivery success rate",
-    "activation_volume": "Audience activation volume change",
-    "audience_size": "Audience size change",
-}
+from streamalert.webhook_rule import AllowList, check_webhook
 
 SLACK_HOSTS = frozenset({"hooks.slack.com"})
-
-
-def host_allowed(host: str, allow: list[str]) -> bool:
-    """True when `host` is named in the operator's allow list, by name or by CIDR."""
-    host = host.lower().strip("[]")
-    for entry in allow:
-        entry = entry.lower()
-        if host == entry:
-            return True
-        try:
-            if ipaddress.ip_address(host) in ipaddress.ip_network(entry, strict=False):
-                return True
-        except ValueError:
-            continue
-    return False
-
-
-def check_webhook_url(url: str, vendor_hosts: frozenset[str], allow: list[str]) -> str:
-    """Config-time webhook rule (SPEC §4): https on the vendor's host, unless the host is allowed."""
-    parts = urlsplit(url)
-    if parts.scheme not in ("https", "http") or not parts.hostname:
-        raise ValueError("must be an absolute https URL")
-    if parts.username is not None or parts.password is not None:
-        raise ValueError("must not contain credentials")
-    if host_allowed(parts.hostname, allow):
-        return url
-    if parts.scheme != "https":
-        raise ValueError("must use https")
-    if parts.hostname.lower() not in vendor_hosts:
-        raise ValueError(f"host must be {' or '.join(sorted(vendor_hosts))}")
-    if parts.port not in (None, 443):
-        raise ValueError("must use the default https port")
-    return url
 
 
 def _webhook_allow(info: ValidationInfo) -> list[str] | None:
@@ -137,7 +69,9 @@ class EmailChannel(StrictRecord):
 
 def _slack_webhook(value: str, info: ValidationInfo) -> str:
     allow = _webhook_allow(info)
-    return value if allow is None else check_webhook_url(value, SLACK_HOSTS, allow)
+    if allow is not None:
+        check_webhook(value, SLACK_HOSTS, AllowList.of(allow))
+    return value
 
 
 WEBHOOK_RULE = (
@@ -194,13 +128,14 @@ AlertName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1
 
 def check_subjects_and_threshold(kind: str, threshold: Decimal, subjects: dict[str, str | None]) -> None:
     """Raise ValueError naming the offending field when the kind's rules are broken."""
-    for field in REQUIRED_SUBJECTS[kind]:
+    spec = KINDS[kind]
+    for field in spec.required:
         if not subjects.get(field):
             raise ValueError(f"{field} is required for kind {kind}")
     for field in SUBJECT_FIELDS:
-        if subjects.get(field) and field not in ALLOWED_SUBJECTS[kind]:
+        if subjects.get(field) and field not in spec.allowed:
             raise ValueError(f"{field} does not apply to kind {kind}")
-    if kind in RATE_KINDS and threshold > 100:
+    if spec.decision == "rate" and threshold > 100:
         raise ValueError("threshold_pct of a rate alert must be at most 100")
 
 
@@ -233,8 +168,3 @@ class AlertConfig(StrictRecord):
     @property
     def subject(self) -> dict[str, str]:
         return {field: value for field in SUBJECT_FIELDS if (value := getattr(self, field))}
-
-    def touched(self, now: datetime, **changes: Any) -> AlertConfig:
-        """A new version of this alert with `changes` applied, validated again."""
-        data = self.model_dump() | changes | {"updated_at": now, "version": self.version + 1}
-        return AlertConfig.model_validate(data)

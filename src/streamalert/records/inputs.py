@@ -6,6 +6,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import Field, TypeAdapter, model_validator
 
+from streamalert.kinds import BY_INPUT
 from streamalert.records.common import Count, Id, PositiveCount, Record, Timestamp
 
 
@@ -19,8 +20,12 @@ class SourceEvents(Record):
     count: PositiveCount = 1
 
     @property
+    def input(self) -> str:
+        return self.type
+
+    @property
     def subject_key(self) -> str:
-        return self.source_id
+        return BY_INPUT[self.input][0].record_key(self)
 
 
 class AudienceSize(Record):
@@ -34,8 +39,12 @@ class AudienceSize(Record):
     size: Count
 
     @property
+    def input(self) -> str:
+        return self.type
+
+    @property
     def subject_key(self) -> str:
-        return self.audience_id
+        return BY_INPUT[self.input][0].record_key(self)
 
 
 PipelineEvent = Annotated[SourceEvents | AudienceSize, Field(discriminator="type")]
@@ -84,11 +93,9 @@ class DeliveryResult(Record):
         return self
 
     @property
+    def input(self) -> str:
+        return f"delivery:{self.kind}"
+
+    @property
     def subject_key(self) -> str:
-        if self.kind == "mapping":
-            assert self.mapping_id is not None
-            return self.mapping_id
-        if self.kind == "activation":
-            assert self.audience_id is not None
-            return self.audience_id
-        return self.destination_id
+        return BY_INPUT[self.input][0].record_key(self)

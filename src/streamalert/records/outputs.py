@@ -6,7 +6,8 @@ from typing import Annotated, Final, Literal
 
 from pydantic import Field
 
-from streamalert.records.alerts import AlertKind, ChannelType
+from streamalert.kinds import AlertKind
+from streamalert.records.alerts import ChannelType
 from streamalert.records.common import Id, Percent, StrictRecord, Timestamp
 
 ALERT_FIRED_SCHEMA: Final = "streamalert.alert-fired/v1"

@@ -14,13 +14,7 @@ from aiohttp import web
 from jinja2 import Environment, PackageLoader, select_autoescape
 
 from streamalert.auth import Principal, TokenStore, digest
-from streamalert.records.alerts import (
-    ALERT_KINDS,
-    ALLOWED_SUBJECTS,
-    DEFAULT_NAMES,
-    RATE_KINDS,
-    REQUIRED_SUBJECTS,
-)
+from streamalert.kinds import KINDS
 from streamalert.settings import Settings
 from streamalert.web.ui.middleware import SESSION_KEY, TOKENS, SignedIn, signed_in
 from streamalert.web.ui.session import (
@@ -90,16 +84,17 @@ def _to_sign_in(request: web.Request) -> web.HTTPFound:
 
 
 def _kinds() -> str:
-    """What the side sheet needs to know of each kind, from the same tables the API checks."""
+    """What the side sheet needs to know of each kind, from the registry the API checks against."""
     return orjson.dumps(
         {
-            kind: {
-                "name": DEFAULT_NAMES[kind],
-                "rate": kind in RATE_KINDS,
-                "required": REQUIRED_SUBJECTS[kind],
-                "allowed": ALLOWED_SUBJECTS[kind],
+            name: {
+                "name": kind.default_name,
+                "rate": kind.decision == "rate",
+                "required": kind.required,
+                "allowed": kind.allowed,
+                "rule": kind.rule,
             }
-            for kind in ALERT_KINDS
+            for name, kind in KINDS.items()
         }
     ).decode()
 
@@ -110,7 +105,7 @@ def _shell(request: web.Request, session: SignedIn) -> dict[str, Any]:
         "principal": principal,
         "csrf": csrf_token(request.app[SESSION_KEY], session.cookie),
         "kinds": _kinds(),
-        "kind_names": DEFAULT_NAMES,
+        "kind_names": {name: kind.default_name for name, kind in KINDS.items()},
     }
 
 

@@ -100,26 +100,29 @@ function stateBadge(state) {
 
 function ruleText(kind, threshold) {
   const value = threshold === "" || threshold === undefined || threshold === null ? "X" : threshold;
-  if (KINDS[kind]?.rate) {
-    return `Fires when the 24-hour delivery success rate falls below ${value} %.`;
-  }
-  if (kind === "audience_size") {
-    return `Fires when the audience size changes by more than ±${value} % against its size 24 hours earlier.`;
-  }
-  return `Fires when the 24-hour volume changes by more than ±${value} % against the previous 24 hours.`;
+  // The rule in words comes from the kind registry (streamalert/kinds.py).
+  return (KINDS[kind]?.rule ?? "").replace("{threshold}", value);
 }
 
 function thresholdText(row) {
   return KINDS[row.kind]?.rate ? `below ${row.threshold_pct} %` : `±${row.threshold_pct} %`;
 }
 
+// The same number format as the server's messages (streamalert/text.py): observed percentages
+// with two decimals and a true minus sign, counts with thousands separators.
+const countText = (n) => Number(n).toLocaleString("en-US");
+const pctText = (value, signed = false) => {
+  const n = Number(value);
+  const text = Math.abs(n).toFixed(2);
+  return `${n < 0 && text !== "0.00" ? "\u2212" : signed && n > 0 ? "+" : ""}${text} %`;
+};
+
 function observedText(observed) {
   if (!observed) return "no data";
   if ("success_rate_pct" in observed) {
-    return `${observed.delivered} delivered, ${observed.failed} failed: success rate ${observed.success_rate_pct} %`;
+    return `${countText(observed.delivered)} delivered, ${countText(observed.failed)} failed: success rate ${pctText(observed.success_rate_pct)}`;
   }
-  const sign = observed.change_pct > 0 ? "+" : "";
-  return `current ${observed.current} against baseline ${observed.baseline}: ${sign}${observed.change_pct} %`;
+  return `current ${countText(observed.current)} against baseline ${countText(observed.baseline)}: ${pctText(observed.change_pct, true)}`;
 }
 
 // ---------------------------------------------------------------- the bell
