@@ -1,4 +1,5 @@
-"""The stuck rule: records wait and the committed offset has not moved for `stuck_after`."""
+"""The stuck rule: records wait and the committed offset has not moved for `stuck_after`, or a
+partition has not been fetched once for that long."""
 
 from __future__ import annotations
 
@@ -19,6 +20,9 @@ CASES = [
     ("read but never committed, records wait", [(0, -1, 3), (10, -1, 3)], True),
     ("read, then the first commit", [(0, -1, 3), (8, 3, 3), (20, 3, 3)], False),
     ("new records do not count as progress", [(0, 5, 9), (5, 5, 20), (10, 5, 30)], True),
+    ("never fetched since assignment", [(0, None, None), (10, None, None)], True),
+    ("never fetched, not for long", [(0, None, None), (9.9, None, None)], False),
+    ("fetched at last", [(0, None, None), (5, None, 0), (20, None, 0)], False),
 ]
 
 

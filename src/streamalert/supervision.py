@@ -46,13 +46,21 @@ class ProgressTracker:
     def __init__(self, stuck_after: float) -> None:
         self.stuck_agents_after = stuck_after
         self._seen: dict[Hashable, _Progress] = {}
+        self._unfetched: dict[Hashable, float] = {}
 
     def observe(self, tp: Hashable, committed: int | None, highwater: int | None, now: float) -> bool:
         """Record one sample of `tp`; True when it is stuck: records wait (highwater beyond the
-        committed offset) and the committed offset has not moved for `stuck_after` seconds.
+        committed offset) and the committed offset has not moved for `stuck_after` seconds, or
+        the partition has not been fetched once (no highwater) for that long.
         `committed` None is not judged (nothing read yet: the partition may hold only expired
         offsets); pass -1 for "read records but committed none"."""
-        waiting = highwater is not None and committed is not None and highwater > committed
+        if highwater is None:
+            # Every fetch answer carries the highwater, even an empty one: a partition without one
+            # after minutes was never fetched, which Faust can do after a rebalance.
+            first = self._unfetched.setdefault(tp, now)
+            return now - first >= self.stuck_agents_after
+        self._unfetched.pop(tp, None)
+        waiting = committed is not None and highwater > committed
         if not waiting:
             self._seen.pop(tp, None)
             return False
@@ -65,6 +73,8 @@ class ProgressTracker:
         """Forget partitions no longer assigned."""
         for tp in set(self._seen) - tps:
             del self._seen[tp]
+        for tp in set(self._unfetched) - tps:
+            del self._unfetched[tp]
 
 
 class AgentWatch(Service):
@@ -142,7 +152,11 @@ class AgentWatch(Service):
             up = name not in stuck and name not in self.crashed_agents
             AGENT_UP.labels(name).set(1 if up else 0)
         for name in stuck - self.stuck_agents:
-            log.error("agent %s is stuck: records wait and its committed offset has not moved", name)
+            log.error(
+                "agent %s is stuck: records wait and its committed offset has not moved, "
+                "or a partition of it has not been fetched since it was assigned",
+                name,
+            )
         for name in self.stuck_agents - stuck:
             log.info("agent %s makes progress again", name)
         self.stuck_agents = stuck

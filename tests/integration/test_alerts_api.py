@@ -1,4 +1,4 @@
-"""The alerts API on real workers over the real config topic (issue: alert configuration)."""
+"""The alerts API on real workers over the real config topic."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Schemathesis against a real worker's /openapi.json, as an owner and as a member (issue 11).
+"""Schemathesis against a real worker's /openapi.json, as an owner and as a member.
 
 No request, valid or not, may get a 5xx, and every response must match the document. Each
 operation gets a bounded number of valid and of invalid requests per role: about a minute.

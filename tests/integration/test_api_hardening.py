@@ -1,4 +1,4 @@
-"""The API against what an attacker or a careless client sends (issue 11, defects 4 to 8 and 10)."""
+"""The API against what an attacker or a careless client sends."""
 
 from __future__ import annotations
 

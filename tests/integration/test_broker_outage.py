@@ -1,4 +1,4 @@
-"""A worker whose broker goes away: reads answer 503 quickly and readiness says why (issue 11, defect 9)."""
+"""A worker whose broker goes away: reads answer 503 quickly and readiness says why."""
 
 from __future__ import annotations
 

@@ -1,7 +1,7 @@
-"""Per-subject hourly state (SPEC §2): what a Faust table holds for one subject key. Pure.
+"""Per-subject hourly state (docs/design.md#counting): what a Faust table holds for one subject key. Pure.
 
 One table key per subject; the agent groups a batch of records by key and calls `apply` once
-per key, so a key is written once per batch (SPEC §8). Counts go into hourly buckets by event
+per key, so a key is written once per batch (docs/design.md#counting). Counts go into hourly buckets by event
 time (UTC); buckets older than the baseline window start are pruned.
 
 Key format: `<prefix>|<workspace_id>|<id>[|<id>]`, one prefix and counter per alert kind

@@ -1,4 +1,4 @@
-"""Exact alert decisions (SPEC §2). Pure: the subject's state and `now` are passed in.
+"""Exact alert decisions (docs/design.md#alerts). Pure: the subject's state and `now` are passed in.
 
 Decisions compare integers and `Fraction`s by cross-multiplication, never binary floats, so a
 change or rate exactly equal to the threshold never fires. The rounded percentages in the
@@ -73,7 +73,7 @@ def rate_observed(delivered: int, failed: int) -> RateObserved:
 
 
 def evaluate(alert: AlertConfig, state: SubjectState | None, now: datetime) -> Evaluation:
-    """Evaluate `alert` against its subject's state at wall time `now` (SPEC §2).
+    """Evaluate `alert` against its subject's state at wall time `now` (docs/design.md#alerts).
 
     Whether the alert is enabled is the caller's concern: disabled alerts are not evaluated.
     """

@@ -1,7 +1,7 @@
 """Faust's internals, reached from here only.
 
 Faust decides a table write's changelog partition, and the RocksDB store its local
-partition, from the event the stream is currently processing (SPEC §8). A batch from
+partition, from the event the stream is currently processing (docs/design.md#counting). A batch from
 `take_events` spans partitions, so before writing the keys of partition p we make an
 event of partition p the current one (`attributed_to`). The metrics read the offset
 Faust last read per partition (`last_read_offset`). `HoleGuard` works around records Faust
@@ -128,7 +128,7 @@ def on_agent_crash(app: Any, names: set[str], callback: AgentCrash) -> None:
     """Call `callback(agent name, exception)` whenever the body of one of the agents `names` raises.
 
     Faust then logs "crashed" and its supervisor starts a new actor on the same stream, which in
-    practice never receives another event (issue 11): the crash must be visible instead.
+    practice never receives another event: the crash must be visible instead.
     Faust calls an agent's `_on_error` (the app's consumer error hook) from `_execute_actor`;
     this chains onto it.
     """

@@ -1,4 +1,4 @@
-"""PagerDuty Events API v2: `POST {base}/v2/enqueue` (SPEC §4).
+"""PagerDuty Events API v2: `POST {base}/v2/enqueue`.
 
 A firing is a `trigger`, its resolution a `resolve` with the same `dedup_key`:
 `streamalert/{alert_id}/{incident}`. The incident number is carried by the alert-fired record

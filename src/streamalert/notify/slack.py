@@ -1,4 +1,4 @@
-"""Slack incoming webhook: a Block Kit message posted as `{"text", "blocks"}` (SPEC §4).
+"""Slack incoming webhook: a Block Kit message posted as `{"text", "blocks"}`.
 
 Slack answers 200 with the body `ok`; its errors are short bodies such as `invalid_payload`
 (400), `invalid_token` (403), `no_service` (404) or `channel_is_archived` (410). Those fail at

@@ -1,4 +1,4 @@
-"""The records producers publish (SPEC §3.1): pipeline events and delivery results."""
+"""The records producers publish (README: a producer's guide): pipeline events and delivery results."""
 
 from __future__ import annotations
 
