@@ -33,6 +33,9 @@ from streamalert.metrics import AGENT_CRASHES, AGENT_UP
 
 log = logging.getLogger(__name__)
 
+EARLIEST_EVERY = 10.0
+"""Seconds between two looks at where the log starts on partitions fetched but never read."""
+
 
 @dataclass(slots=True)
 class _Progress:
@@ -90,6 +93,9 @@ class AgentWatch(Service):
         self.crashed_agents: dict[str, str] = {}  # agent name → the exception's type
         self.stuck_agents: set[str] = set()
         self._hooked: set[str] = set()
+        self._earliest: dict[Any, int] = {}  # log start of partitions fetched but never read
+        self._unread_since: dict[Any, float] = {}
+        self._earliest_at = -EARLIEST_EVERY
 
     def expect(self, agent_name: str, stuck_after: float) -> None:
         """`agent_name` may legitimately hold records for up to `stuck_after` seconds."""
@@ -124,10 +130,47 @@ class AgentWatch(Service):
     async def _watch(self) -> None:
         while not self.should_stop:
             try:
+                await self._learn_earliest(asyncio.get_running_loop().time())
                 self.sample(asyncio.get_running_loop().time())
             except Exception:  # a sample taken mid-rebalance; the next one will do
                 log.debug("agent watch sample failed", exc_info=True)
             await self.sleep(self.interval)
+
+    async def _learn_earliest(self, now: float) -> None:
+        """Where the log starts on partitions Faust has fetched but never read a record from, so
+        that records waiting there (the log starts below the highwater) are told apart from a
+        partition whose records all expired. After a SIGKILL soon after a rebalance, Faust can
+        leave such a partition unread for good."""
+        if now - self._earliest_at < EARLIEST_EVERY:
+            return
+        self._earliest_at = now
+        consumer = self.app.consumer
+        topics = {topic for names in agent_topics(self.app).values() for topic in names}
+        unread = [
+            tp
+            for tp in consumer.assignment()
+            if tp.topic in topics
+            and committed_offset(consumer, tp) is None
+            and last_read_offset(consumer, tp) is None
+            and (consumer.highwater(tp) or 0) > 0
+        ]
+        earliest = dict(await consumer.earliest_offsets(*unread)) if unread else {}
+        for tp, start in earliest.items():
+            first = self._unread_since.setdefault(tp, now)
+            if now - first >= self.default_stuck_after and (consumer.highwater(tp) or 0) > start:
+                # Never read since the assignment although records wait: read it from the start, as
+                # a new consumer of the partition would. Replays are skipped where they were applied.
+                log.warning(
+                    "%s[%d] was never read since its assignment; reading it from %d",
+                    tp.topic,
+                    tp.partition,
+                    start,
+                )
+                await consumer.seek(tp, start)
+                self._unread_since[tp] = now
+        for tp in set(self._unread_since) - set(earliest):
+            del self._unread_since[tp]
+        self._earliest = earliest
 
     def sample(self, now: float) -> None:
         consumer = self.app.consumer
@@ -147,6 +190,8 @@ class AgentWatch(Service):
                 committed = committed_offset(consumer, tp)
                 if committed is None and last_read_offset(consumer, tp) is not None:
                     committed = -1  # read, but nothing committed yet
+                elif committed is None and tp in self._earliest:
+                    committed = self._earliest[tp]  # never read: records wait from the log start
                 if tracker.observe(tp, committed, consumer.highwater(tp), now):
                     stuck.add(name)
             up = name not in stuck and name not in self.crashed_agents

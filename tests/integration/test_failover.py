@@ -7,6 +7,7 @@ import time
 from pathlib import Path
 
 import orjson
+import pytest
 
 from streamalert.auth import Principal
 from tests.conftest import worker_env
@@ -22,10 +23,13 @@ def at(hours_before: float) -> str:
     return (hour - timedelta(hours=hours_before, minutes=-30)).isoformat()
 
 
+@pytest.mark.parametrize("committed", [True, False], ids=["after-commit", "before-first-commit"])
 async def test_a_surviving_worker_keeps_alerts_firing_and_delivering(
-    kafka_bootstrap: str, tmp_path: Path, unique: str
+    kafka_bootstrap: str, tmp_path: Path, unique: str, committed: bool
 ) -> None:
-    env = worker_env(kafka_bootstrap, unique, tmp_path / "a")
+    # A short stuck limit: a partition the survivor is assigned but never reads is read again
+    # from its start after it (see below).
+    env = worker_env(kafka_bootstrap, unique, tmp_path / "a", STREAMALERT_AGENT_STUCK_AFTER="15")
     first = WorkerProcess(env, tmp_path / "a.log", unique).start()
     second = WorkerProcess(
         env | {"STREAMALERT_DATA_DIR": str(tmp_path / "b" / "data")}, tmp_path / "b.log", unique
@@ -77,18 +81,17 @@ async def test_a_surviving_worker_keeps_alerts_firing_and_delivering(
         while statuses() != {"ok"}:
             assert time.monotonic() < deadline, statuses()
             await asyncio.sleep(0.3)
-        # Reads used to take ~1 s each, so the loop above gave the first worker time to commit
-        # its offsets. A worker killed before it ever committed a pipeline-events partition
-        # leaves the survivor never consuming that partition (seen on main's code too): a
-        # separate defect, reported to the lead, not what this test is about.
-        await wait_caught_up(kafka_bootstrap, unique, [f"{unique}.pipeline-events"])
-
+        if committed:
+            await wait_caught_up(kafka_bootstrap, unique, [f"{unique}.pipeline-events"])
+        # Else the first worker dies before it ever committed its pipeline-events partitions.
+        # Faust then sometimes leaves them unread on the survivor for good (more often on a
+        # loaded machine); the agent watch reads such a partition again from its start.
         assert first.process is not None
         first.process.kill()
         first.process.wait()
         # The current window jumps by 50 %: every alert fires, whichever worker owned it.
         await produce(kafka_bootstrap, f"{unique}.pipeline-events", events(4, 50))
-        deadline = time.monotonic() + 60
+        deadline = time.monotonic() + 90
         while True:
             notifications = user.call("GET", "/v1/workspaces/{ws}/notifications")[1]["notifications"]
             fired = {n["alert_id"] for n in notifications if n["state"] == "firing"}
