@@ -265,19 +265,12 @@ def _masked(field: str, secret: str) -> str:
     return mask_url(secret) if field == "webhook_url" else mask_secret(secret)
 
 
-def restore_secrets(sent: list[Any], stored: list[Channel]) -> list[Any]:
-    """Channels echoed back from a response carry masked secrets: put the stored ones back.
-
-    A mask is not an identity (two Slack URLs may end in the same four characters). A masked
-    value stands for a stored channel of the same type and mask, preferring the one with the
-    same Slack channel name; each stored channel is claimed at most once, unambiguous matches
-    first. When several remain, the stored channel at the same index decides if the list kept
-    its length (an unchanged echo); otherwise the request is refused with a 422 naming the
-    field and asking for the secret itself. A masked value that matches nothing is refused too,
-    rather than stored as if it were a URL.
-    """
-    pending: dict[int, tuple[str, list[Channel], list[Channel]]] = {}
-    resolved: dict[int, tuple[str, Channel]] = {}
+def _masked_secrets(
+    sent: list[Any], stored: list[Channel]
+) -> list[tuple[int, str, list[Channel], list[Channel]]]:
+    """Each masked secret sent, as (index, field, stored channels of the same Slack channel name,
+    stored channels of the same type and mask)."""
+    found = []
     for index, channel in enumerate(sent):
         if not isinstance(channel, dict):
             continue
@@ -295,21 +288,45 @@ def restore_secrets(sent: list[Any], stored: list[Channel]) -> list[Any]:
             named = [
                 c for c in same if "channel" in channel and getattr(c, "channel", None) == channel["channel"]
             ]
-            unique = named if len(named) == 1 else same if len(same) == 1 else None
-            if unique is not None:
-                resolved[index] = (field, unique[0])
-            else:
-                pending[index] = (field, named, same)
+            found.append((index, field, named, same))
+    return found
+
+
+def _by_position(
+    candidates: list[Channel], index: int, sent: list[Any], stored: list[Channel]
+) -> Channel | None:
+    """The one candidate left, or the stored channel at the same index of an unchanged-length echo."""
+    if len(candidates) == 1:
+        return candidates[0]
+    if candidates and len(sent) == len(stored) and any(c is stored[index] for c in candidates):
+        return stored[index]
+    return None
+
+
+def restore_secrets(sent: list[Any], stored: list[Channel]) -> list[Any]:
+    """Channels echoed back from a response carry masked secrets: put the stored ones back.
+
+    A mask is not an identity (two Slack URLs may end in the same four characters). A masked
+    value stands for a stored channel of the same type and mask, preferring the one with the
+    same Slack channel name; each stored channel is claimed at most once, unambiguous matches
+    first. When several remain, the stored channel at the same index decides if the list kept
+    its length (an unchanged echo); otherwise the request is refused with a 422 naming the
+    field and asking for the secret itself. A masked value that matches nothing is refused too,
+    rather than stored as if it were a URL.
+    """
+    pending: dict[int, tuple[str, list[Channel], list[Channel]]] = {}
+    resolved: dict[int, tuple[str, Channel]] = {}
+    for index, field, named, same in _masked_secrets(sent, stored):
+        unique = named if len(named) == 1 else same if len(same) == 1 else None
+        if unique is not None:
+            resolved[index] = (field, unique[0])
+        else:
+            pending[index] = (field, named, same)
     claimed = {id(channel) for _, channel in resolved.values()}
     problems: list[dict[str, str]] = []
     for index, (field, named, same) in pending.items():
         candidates = [c for c in (named or same) if id(c) not in claimed]
-        if len(candidates) == 1:
-            choice: Channel | None = candidates[0]
-        elif candidates and len(sent) == len(stored) and any(c is stored[index] for c in candidates):
-            choice = stored[index]
-        else:
-            choice = None
+        choice = _by_position(candidates, index, sent, stored)
         if choice is None:
             problems.append(
                 {
