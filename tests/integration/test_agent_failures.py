@@ -7,15 +7,13 @@ topics (tests/integration/probe_worker.py), on the real broker.
 from __future__ import annotations
 
 import asyncio
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 from tests.conftest import worker_env
-from tests.integration.test_notifications import scrape
+from tests.integration.test_notifications import eventually, scrape
 from tests.support import REPO, WorkerProcess, http_get, produce
 
 
@@ -31,17 +29,6 @@ def probe_worker(kafka_bootstrap: str, tmp_path: Path, unique: str) -> Iterator[
         yield worker
     finally:
         worker.stop()
-
-
-async def eventually(check: Callable[[], Any], timeout: float, what: str) -> Any:
-    deadline = time.monotonic() + timeout
-    while True:
-        result = check()
-        if result:
-            return result
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        await asyncio.sleep(0.3)
 
 
 def up(worker: WorkerProcess, agent: str) -> float:
