@@ -237,6 +237,12 @@ class SubjectState:
                 self.starts[position] = record.size
 
 
+def retained_since(now: datetime) -> datetime:
+    """The oldest hour a subject state keeps at `now`: `apply` prunes the buckets before it, so
+    a window starting earlier cannot be summed exactly (the preview says so, `evaluation.backtest`)."""
+    return windows_at(now).baseline_start
+
+
 def new_state(counter: Counter) -> SubjectState:
     return SubjectState(counter=counter)
 
@@ -250,7 +256,7 @@ def apply(state: SubjectState | None, counter: Counter, items: Sequence[Item], n
     result = new_state(counter) if state is None else state.copy()
     if result.counter != counter:
         raise ValueError(f"state counts {result.counter}, not {counter}")
-    cutoff = hour_index(windows_at(now).baseline_start)
+    cutoff = hour_index(retained_since(now))
     ceiling = hour_index(now + FUTURE_GUARD)
     result._prune(cutoff)
     for offset, record in sorted(items, key=lambda item: item[0]):
