@@ -23,7 +23,7 @@ from streamalert.kafka_config import client_options, faust_options
 from streamalert.metrics import register_state_collector
 from streamalert.notify.inbox import Inbox
 from streamalert.notify.log import DeliveryLog
-from streamalert.settings import Settings, get_settings
+from streamalert.settings import Settings, advertised_url, get_settings
 from streamalert.supervision import AgentWatch
 from streamalert.topics import topic_name
 from streamalert.web.server import WebServer
@@ -47,6 +47,9 @@ def create_faust_app(settings: Settings) -> faust.App:
         consumer_auto_offset_reset="earliest",
         # Our own aiohttp server (streamalert.web) answers HTTP; Faust's debug pages stay off.
         web_enabled=False,
+        # Shared with the group in the assignment metadata: how other workers reach this one's
+        # API, to forward a preview to the worker holding a subject's counts (web/preview.py).
+        canonical_url=advertised_url(settings),
         # Stop and rebalance without waiting for unacknowledged events: the notifier holds its
         # events until deliveries are final, and they are redelivered anyway. An evaluation in
         # progress is waited for by the tick agent's own revoke handler.

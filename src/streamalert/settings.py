@@ -5,6 +5,7 @@ Each default works with `make kafka-start` on the same machine.
 
 from __future__ import annotations
 
+import socket
 from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Literal
@@ -34,6 +35,11 @@ class Settings(BaseSettings):
     web_bind: str = Field("0.0.0.0", description="address the HTTP server listens on")
     public_url: str = Field(
         "http://127.0.0.1:6066", description="base URL of the API, for links in notifications"
+    )
+    advertised_url: str | None = Field(
+        None,
+        description="base URL other workers reach this worker's API at (a preview is answered by the "
+        "worker holding the subject's counts); unset: http://<hostname>:<web port>",
     )
     evaluation_interval: float = Field(60.0, gt=0, description="seconds between evaluations")
     session_secret: SecretStr | None = Field(
@@ -112,6 +118,12 @@ class Settings(BaseSettings):
         return ",".join(
             server.split("://", 1)[-1] for server in self.broker.replace(";", ",").split(",") if server
         )
+
+
+def advertised_url(settings: Settings) -> str:
+    """How the other workers reach this one's API (Faust's `canonical_url`, shared through the
+    group's assignment metadata)."""
+    return (settings.advertised_url or f"http://{socket.gethostname()}:{settings.web_port}").rstrip("/")
 
 
 def kafka_security_problems(settings: Settings) -> list[str]:

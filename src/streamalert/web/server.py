@@ -18,6 +18,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from streamalert import __version__
 from streamalert.metrics import REGISTRY
+from streamalert.web import preview
 from streamalert.web.api import WIRING, add_routes, auth_middleware
 from streamalert.web.errors import HTTP_CODES, error_middleware
 from streamalert.web.openapi import openapi_document
@@ -40,6 +41,7 @@ def create_web_app(wiring: StreamAlert) -> web.Application:
     application.router.add_get("/readyz/partitions", readyz_partitions)
     application.router.add_get("/openapi.json", openapi)
     application.router.add_get("/metrics", metrics)
+    application.router.add_post(preview.PATH, preview.preview_alert)  # before `alerts/{id}`
     add_routes(application)
     add_ui_routes(application, wiring.settings, wiring.tokens)
     return application
