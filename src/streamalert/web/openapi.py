@@ -12,8 +12,10 @@ from streamalert import __version__
 from streamalert.alerts.editing import AlertCreate, AlertPatch
 from streamalert.alerts.responses import AlertOut, AlertRow
 from streamalert.auth import Principal
+from streamalert.evaluation.backtest import Preview
 from streamalert.evaluation.series import Series
 from streamalert.records.outputs import DeliveryAttempt, MaskedTarget
+from streamalert.web.preview import AlertPreview
 
 
 class ErrorDetail(BaseModel):
@@ -109,6 +111,39 @@ ERRORS = {
     ),
 }
 BAD_BODY = {"400": _json("Error", "the body is not a JSON object")}
+PREVIEW_REQUEST = {"kind": "source_volume", "source_id": "web", "threshold_pct": 20}
+PREVIEW_RESPONSE = {
+    "evaluations": [
+        {
+            "at": "2026-11-21T10:00:00.000Z",
+            "state": "ok",
+            "observed": {"current": 2400, "baseline": 2300, "change_pct": 4.35},
+        },
+        {
+            "at": "2026-11-21T11:00:00.000Z",
+            "state": "firing",
+            "observed": {"current": 2900, "baseline": 2310, "change_pct": 25.54},
+        },
+        {
+            "at": "2026-11-28T09:00:00.000Z",
+            "state": "ok",
+            "observed": {"current": 2410, "baseline": 2395, "change_pct": 0.63},
+        },
+    ],
+    "transitions": [
+        {
+            "at": "2026-11-21T11:00:00.000Z",
+            "state": "firing",
+            "incident": 1,
+            "observed": {"current": 2900, "baseline": 2310, "change_pct": 25.54},
+        },
+    ],
+    "fired": 1,
+    "from": "2026-11-21T10:00:00.000Z",
+    "to": "2026-11-28T09:00:00.000Z",
+    "suggested_threshold_pct": 25.541126,
+}
+"""An abridged example: a 7-day preview has 168 evaluations."""
 
 
 @cache
@@ -122,6 +157,8 @@ def openapi_document() -> dict[str, Any]:
         (History, "serialization"),
         (TestResults, "serialization"),
         (Series, "serialization"),
+        (AlertPreview, "validation"),
+        (Preview, "serialization"),
         (Notification, "serialization"),
         (NotificationList, "serialization"),
         (Error, "serialization"),
@@ -170,6 +207,42 @@ def openapi_document() -> dict[str, Any]:
                         "content": {"application/json": {"schema": _ref("AlertCreate")}},
                     },
                     "responses": {"201": alert_ok, "422": invalid, **BAD_BODY, **ERRORS},
+                },
+            },
+            "/v1/workspaces/{ws}/alerts/preview": {
+                "parameters": [ws],
+                "post": {
+                    "summary": "backtest an unsaved alert: its state at every hour boundary of the last days",
+                    "description": "Takes the body of create (channels optional); nothing is saved or "
+                    "sent. Any worker answers: the one holding the subject's counts decides (docs/design.md).",
+                    "parameters": [
+                        {
+                            "name": "days",
+                            "in": "query",
+                            "required": False,
+                            "schema": {"type": "integer", "minimum": 1, "maximum": 7, "default": 7},
+                        }
+                    ],
+                    "requestBody": {
+                        "required": True,
+                        "content": {
+                            "application/json": {
+                                "schema": _ref("AlertPreview"),
+                                "example": PREVIEW_REQUEST,
+                            }
+                        },
+                    },
+                    "responses": {
+                        "200": {
+                            "description": "the evaluations, oldest first, and what they would have sent",
+                            "content": {
+                                "application/json": {"schema": _ref("Preview"), "example": PREVIEW_RESPONSE}
+                            },
+                        },
+                        "422": _json("Error", "a field, or `days`, breaks a rule; details name it"),
+                        **BAD_BODY,
+                        **ERRORS,
+                    },
                 },
             },
             "/v1/workspaces/{ws}/alerts/{id}": {
