@@ -361,6 +361,7 @@ function setupSheet(onSaved) {
   let extra = []; // channels beyond the first of each type: kept as they are
   let errorIds = 0;
   threshold.dataset.describedby = "threshold-rule";
+  const preview = setupPreview(form, threshold);
 
   function subjectFields() {
     return [...form.querySelectorAll("[data-subject]")];
@@ -401,6 +402,7 @@ function setupSheet(onSaved) {
     testResults.replaceChildren();
     extra = [];
     for (const box of channelBoxes) showChannel(box);
+    preview.reset();
   }
 
   function open(alertId) {
@@ -451,6 +453,7 @@ function setupSheet(onSaved) {
     secretHint.hidden = !editing.channels.some((c) => ["slack", "slack_workflow", "pagerduty"].includes(c.type));
     testButton.hidden = false;
     showKind();
+    preview.schedule();
   }
 
   function channels() {
@@ -552,10 +555,127 @@ function setupSheet(onSaved) {
   });
 
   kind.addEventListener("change", showKind);
+  // The backtest follows what the alert watches and its threshold (every [data-field] control).
+  form.addEventListener("input", (event) => { if (event.target.dataset?.field) preview.schedule(); });
+  form.addEventListener("change", (event) => { if (event.target.dataset?.field) preview.schedule(); });
   threshold.addEventListener("input", () => { rule.textContent = ruleText(kind.value, threshold.value); });
   for (const box of channelBoxes) box.querySelector("[data-channel]").addEventListener("change", () => showChannel(box));
   for (const button of form.querySelectorAll(".sheet-close")) button.addEventListener("click", () => dialog.close());
   return { open };
+}
+
+// ---------------------------------------------------------------- the backtest in the side sheet
+
+const PREVIEW_DAYS = 7;
+const ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_.:@-]*$/;
+
+// What the alert would have done over the last 7 days (POST …/alerts/preview), asked again
+// 400 ms after the kind, the subject or the threshold last changed; an older answer arriving
+// after a newer question is dropped.
+function setupPreview(form, threshold) {
+  const sentence = document.getElementById("preview-sentence");
+  const detail = document.getElementById("preview-detail");
+  const suggestion = document.getElementById("preview-suggestion");
+  const suggested = document.getElementById("preview-suggested");
+  const useButton = document.getElementById("preview-use");
+  const strip = document.getElementById("preview-strip");
+  const idle = sentence.textContent;
+  let timer = null;
+  let asked = 0;
+
+  function reset() {
+    clearTimeout(timer);
+    asked += 1;
+    sentence.textContent = idle;
+    detail.textContent = "";
+    suggestion.hidden = true;
+    strip.replaceChildren();
+  }
+
+  // The body create would take, without channels; null while it could not be valid yet.
+  function request() {
+    const payload = {};
+    for (const control of form.querySelectorAll("[data-field]")) {
+      if (control.closest("[data-subject]")?.hidden) continue;
+      const value = control.value.trim();
+      if (value === "" || control.dataset.field === "name") continue;
+      payload[control.dataset.field] = control.dataset.field === "threshold_pct" ? Number(value) : value;
+    }
+    const spec = KINDS[payload.kind];
+    const limit = spec?.rate ? 100 : 999999.999999;
+    if (!spec || !(payload.threshold_pct > 0 && payload.threshold_pct <= limit)) return null;
+    if (!spec.required.every((field) => payload[field])) return null;
+    if (spec.allowed.some((field) => payload[field] && !ID_PATTERN.test(payload[field]))) return null;
+    return payload;
+  }
+
+  function schedule() {
+    clearTimeout(timer);
+    timer = setTimeout(run, 400);
+  }
+
+  async function run() {
+    const payload = request();
+    const question = ++asked;
+    if (payload === null) {
+      reset();
+      return;
+    }
+    sentence.textContent = "Backtesting the last 7 days…";
+    let answer;
+    try {
+      answer = await api("POST", `/alerts/preview?days=${PREVIEW_DAYS}`, payload);
+    } catch (error) {
+      if (question !== asked) return;
+      sentence.textContent = `The backtest is not available: ${error.message}`;
+      detail.textContent = "";
+      suggestion.hidden = true;
+      strip.replaceChildren();
+      return;
+    }
+    if (question === asked) render(answer);
+  }
+
+  function render(answer) {
+    const hours = answer.evaluations.length;
+    const decided = answer.evaluations.filter((e) => e.state !== "insufficient_data").length;
+    if (decided === 0) {
+      sentence.textContent = `Not enough data in the last ${PREVIEW_DAYS} days to tell what this alert would have done.`;
+    } else {
+      const times = answer.fired === 1 ? "time" : "times";
+      sentence.textContent = `Would have fired ${answer.fired} ${times} in the last ${PREVIEW_DAYS} days.`;
+    }
+    detail.textContent = decided > 0 && decided < hours
+      ? `Decided at ${decided} of ${hours} hours; the others had too little data.`
+      : "";
+    const value = answer.suggested_threshold_pct;
+    suggestion.hidden = value === null || value === undefined;
+    if (!suggestion.hidden) {
+      suggested.textContent = `${value} %`;
+      useButton.textContent = `Use ${value} %`;
+      useButton.onclick = () => {
+        threshold.value = String(value);
+        threshold.dispatchEvent(new Event("input", { bubbles: true }));
+        threshold.focus();
+      };
+    }
+    strip.replaceChildren(hourStrip(answer));
+  }
+
+  return { schedule, reset };
+}
+
+// One mark per hour, oldest on the left: green ok, red firing, grey insufficient data.
+function hourStrip(answer) {
+  const hours = answer.evaluations;
+  const firing = hours.filter((e) => e.state === "firing").length;
+  const label = `Hour by hour from ${formatTime(answer.from)} to ${formatTime(answer.to)}: firing at ${firing} of ${hours.length} hours.`;
+  const graph = svg("svg", { viewBox: `0 0 ${hours.length} 10`, preserveAspectRatio: "none", class: "preview-strip", role: "img", "aria-label": label });
+  hours.forEach((e, i) => {
+    graph.append(svg("rect", { x: i, y: 0, width: 1, height: 10, class: `hour-${e.state}` },
+      svg("title", {}, `${formatTime(e.at)}: ${STATE_NAMES[e.state]}${e.observed ? ` (${observedText(e.observed)})` : ""}`)));
+  });
+  return graph;
 }
 
 // ---------------------------------------------------------------- the alert page
