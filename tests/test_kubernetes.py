@@ -109,6 +109,28 @@ def test_the_network_policy_admits_the_api_port_and_the_needed_egress() -> None:
         assert needed in egress
 
 
+def test_workers_advertise_their_stable_name_and_may_reach_each_other() -> None:
+    env = {item["name"]: item for item in worker_container()["env"]}
+    assert env["POD_NAME"]["valueFrom"]["fieldRef"]["fieldPath"] == "metadata.name"
+    headless = one("StatefulSet")["spec"]["serviceName"]
+    assert env["STREAMALERT_ADVERTISED_URL"]["value"] == f"http://$(POD_NAME).{headless}:6066"
+    # The variable it expands is defined before it, as Kubernetes requires.
+    names = [item["name"] for item in worker_container()["env"]]
+    assert names.index("POD_NAME") < names.index("STREAMALERT_ADVERTISED_URL")
+    policy = one("NetworkPolicy")["spec"]
+    pod_labels = one("StatefulSet")["spec"]["template"]["metadata"]["labels"]
+    to_workers = [
+        rule
+        for rule in policy["egress"]
+        if any(
+            peer.get("podSelector", {}).get("matchLabels", {}).items() <= pod_labels.items()
+            and peer.get("podSelector", {}).get("matchLabels")
+            for peer in rule.get("to", [])
+        )
+    ]
+    assert [[port["port"] for port in rule["ports"]] for rule in to_workers] == [["http"]]
+
+
 MIB_PER_UNIT = {"Mi": 1, "Gi": 1024}
 
 # The arithmetic of docs/operations.md ("Memory of a worker"), measured with bench/run.py.

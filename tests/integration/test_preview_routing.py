@@ -11,8 +11,9 @@ import orjson
 
 from streamalert.auth import Principal
 from streamalert.ingest.validation import home_partition
+from streamalert.web.ui.session import csrf_token
 from tests.conftest import worker_env
-from tests.support import WorkerProcess, issue_token, produce, wait_caught_up
+from tests.support import WorkerProcess, issue_token, produce, raw, sign_in_over_http, wait_caught_up
 
 SOURCES = [f"src-{i}" for i in range(12)]  # enough keys to land on every one of 4 partitions
 PATH = "/v1/workspaces/{ws}/alerts/preview?days=2"
@@ -121,6 +122,25 @@ async def test_a_worker_not_holding_the_subject_answers_as_its_owner(
         for source, owner in owners.items():
             by_partition.setdefault(home_partition(source.encode(), 4), set()).add(owner)
         assert all(len(found) == 1 for found in by_partition.values()), by_partition
+
+        # A browser session is forwarded too (cookie and CSRF header); the owner checks it with
+        # its own key, so workers with keys of their own refuse each other's sessions: a 503
+        # that says why, not a 401 that would sign the browser out.
+        cookie, _ = sign_in_over_http(first.url, token)
+        key = (tmp_path / "a" / "data" / "session.key").read_bytes().strip()
+        for source, owner in owners.items():
+            status, _, answer = raw(
+                "POST",
+                first.url + PATH.format(ws=unique),
+                cookie,
+                orjson.dumps({"kind": "source_volume", "source_id": source, "threshold_pct": 10}),
+                **{"Content-Type": "application/json", "X-CSRF-Token": csrf_token(key, cookie)},
+            )
+            if owner == first.url:
+                assert status == 200 and orjson.loads(answer) == by_first[source][1]
+            else:
+                assert status == 503, answer
+                assert "STREAMALERT_SESSION_SECRET" in orjson.loads(answer)["error"]["message"]
 
         # The owner of some subjects dies: until the group notices, the other cannot reach it.
         second.kill()

@@ -121,6 +121,16 @@ async def forward(request: web.Request, owner: URL, partition: int) -> web.Respo
             f"the worker holding partition {partition} of the counts did not answer within "
             f"{FORWARD_TIMEOUT:g} s; retry",
         ) from None
+    if status == 401:
+        # This worker accepted the caller: the owner refusing them is a configuration fault
+        # (a session key of its own), not a reason to sign the browser out.
+        log.warning("preview: the worker holding partition %d refused the caller's credentials", partition)
+        raise ApiError(
+            503,
+            "unavailable",
+            f"the worker holding partition {partition} of the counts refused this session; "
+            "its STREAMALERT_SESSION_SECRET must be the same as this worker's",
+        )
     response = web.Response(body=body, status=status, content_type=content_type)
     if answered_by is not None:
         response.headers[ANSWERED_BY] = answered_by
