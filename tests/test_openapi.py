@@ -81,3 +81,47 @@ def test_the_document_states_the_webhook_rule_and_the_kinds() -> None:
     threshold = schemas["AlertPatch"]["properties"]["threshold_pct"]["anyOf"][0]
     assert (threshold["exclusiveMinimum"], threshold["maximum"]) == (0, 999999.999999)
     assert "at most 100 for the rate kinds" in threshold["description"]
+
+
+def server_previews(body: dict[str, Any]) -> bool:
+    from datetime import UTC, datetime
+
+    from streamalert.web.preview import AlertPreview, preview_config
+
+    try:
+        preview_config(parse_request(AlertPreview, body, []), "ws", NOW_CREATOR, datetime.now(UTC))
+    except InvalidRequest:
+        return False
+    return True
+
+
+@pytest.mark.parametrize(
+    ("body", "valid"),
+    [
+        ({"kind": "source_volume", "source_id": "s", "threshold_pct": 4}, True),
+        (
+            {"kind": "source_volume", "source_id": "s", "threshold_pct": 4, "channels": [{"type": "in_app"}]},
+            True,
+        ),
+        ({"kind": "source_volume", "source_id": "s", "threshold_pct": 4, "channels": []}, False),
+        ({"kind": "source_volume", "source_id": "s", "threshold_pct": 4, "channels": None}, True),
+        ({"kind": "source_volume", "threshold_pct": 4}, False),
+        ({"kind": "source_volume", "source_id": "s"}, False),
+        ({"kind": "destination_delivery_rate", "destination_id": "d", "threshold_pct": 100.5}, False),
+        ({"kind": "audience_size", "audience_id": "a", "threshold_pct": 0.000001}, True),
+        ({"kind": "source_volume", "source_id": "s", "threshold_pct": 4, "days": 7}, False),
+    ],
+)
+def test_the_document_and_the_server_agree_on_preview(body: dict[str, Any], valid: bool) -> None:
+    assert validator("AlertPreview").is_valid(body) is valid
+    assert server_previews(body) is valid
+
+
+def test_the_preview_example_is_valid() -> None:
+    document = openapi_document()
+    post = document["paths"]["/v1/workspaces/{ws}/alerts/preview"]["post"]
+    assert validator("AlertPreview").is_valid(post["requestBody"]["content"]["application/json"]["example"])
+    example = post["responses"]["200"]["content"]["application/json"]["example"]
+    validator("Preview").validate(example)
+    (days,) = post["parameters"]
+    assert (days["name"], days["schema"]["minimum"], days["schema"]["maximum"]) == ("days", 1, 7)
