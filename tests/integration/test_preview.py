@@ -100,6 +100,21 @@ def delivery_results(workspace: str, destination: str, hour: datetime) -> list[t
     return records
 
 
+def audience_sizes(workspace: str, audience: str, hour: datetime) -> list[tuple[bytes, bytes]]:
+    """Nine days of a size of 1,000 sampled each hour; 1,200 in the hours 5 to 3 hours before."""
+    records = []
+    for back in range(1, 9 * 24):
+        sample = {
+            "type": "audience_size",
+            "workspace_id": workspace,
+            "audience_id": audience,
+            "timestamp": format_timestamp(hour - back * HOUR + 30 * timedelta(minutes=1)),
+            "size": 1200 if 3 <= back <= 5 else 1000,
+        }
+        records.append((audience.encode(), orjson.dumps(sample)))
+    return records
+
+
 async def send_ticks(bootstrap: str, topic: str, partition: int, hours: list[datetime]) -> None:
     producer = AIOKafkaProducer(bootstrap_servers=bootstrap)
     await producer.start()
@@ -124,11 +139,14 @@ async def history_at(user: ApiUser, alert_id: str, last: datetime) -> dict[str, 
         await asyncio.sleep(0.3)
 
 
-def live_state_at(history: dict[str, Any], hour: datetime) -> tuple[str, Any]:
-    """(status, observed) the live evaluation decided at `hour`: its latest change at or before."""
-    changes = [entry for entry in history["transitions"] if parse_timestamp(entry["at"]) <= hour]
-    latest = max(changes, key=lambda entry: parse_timestamp(entry["at"]))
-    return latest["status"], latest["observed"]
+def status_changes(evaluations: list[dict[str, Any]]) -> list[tuple[str, str, Any]]:
+    """(hour, status, observed) of each hour whose status differs from the hour before's."""
+    changes, last = [], None
+    for evaluation in evaluations:
+        if evaluation["state"] != last:
+            changes.append((evaluation["at"], evaluation["state"], evaluation["observed"]))
+            last = evaluation["state"]
+    return changes
 
 
 async def test_the_preview_decides_each_hour_as_the_live_evaluation(
@@ -142,13 +160,19 @@ async def test_the_preview_decides_each_hour_as_the_live_evaluation(
     source = on_partition(f"{unique}-src", 1)
     destination = on_partition(f"{unique}-dst", 2)
     prefix = worker.prefix
-    await produce(kafka_bootstrap, f"{prefix}.pipeline-events", source_events(unique, source, hour))
+    audience = on_partition(f"{unique}-aud", 3)
+    await produce(
+        kafka_bootstrap,
+        f"{prefix}.pipeline-events",
+        source_events(unique, source, hour) + audience_sizes(unique, audience, hour),
+    )
     await produce(kafka_bootstrap, f"{prefix}.delivery-results", delivery_results(unique, destination, hour))
     await wait_caught_up(kafka_bootstrap, prefix, [f"{prefix}.pipeline-events", f"{prefix}.delivery-results"])
 
     cases = [
         ({"kind": "source_volume", "source_id": source, "threshold_pct": 10}, 1),
         ({"kind": "destination_delivery_rate", "destination_id": destination, "threshold_pct": 95}, 2),
+        ({"kind": "audience_size", "audience_id": audience, "threshold_pct": 10}, 3),
     ]
     for body, partition in cases:
         status, preview = user.call("POST", PREVIEW + "?days=7", body)
@@ -160,23 +184,36 @@ async def test_the_preview_decides_each_hour_as_the_live_evaluation(
         assert parse_timestamp(preview["from"]) == hour - 167 * HOUR
         decided = [parse_timestamp(e["at"]) for e in evaluations if e["state"] != "insufficient_data"]
         # What the counts keep today decides the last hour of a change (it reads 48 hours back)
-        # and the last 25 of a rate (24 hours back); more when counting keeps more history.
-        assert len(decided) >= (1 if body["kind"] == "source_volume" else 25)
-        assert decided == sorted(decided) and decided[-1] == hour
+        # and the last 25 of a rate (24 hours back); a size 48 hours ago is unknown (older
+        # records are dead letters), so 24 of audience size. More when counting keeps more.
+        least = {"source_volume": 1, "destination_delivery_rate": 25, "audience_size": 24}[body["kind"]]
+        assert len(decided) >= least, len(decided)
+        assert decided[-1] == hour
+        # Hours the counts cannot tell are the oldest ones: from the first decided hour on,
+        # every hour is ticked, as the live clock would have.
+        span = [e for e in evaluations if parse_timestamp(e["at"]) >= decided[0]]
 
         # The same alert, saved, decided live at the same hours.
         alert_id = user.create(body | {"channels": [{"type": "in_app"}]})["id"]
-        await send_ticks(kafka_bootstrap, f"{prefix}.ticks", partition, decided)
-        history = await history_at(user, alert_id, decided[-1])
-        by_hour = {parse_timestamp(e["at"]): e for e in evaluations}
-        for at in decided:
-            assert live_state_at(history, at) == (by_hour[at]["state"], by_hour[at]["observed"]), at
+        await send_ticks(
+            kafka_bootstrap, f"{prefix}.ticks", partition, [parse_timestamp(e["at"]) for e in span]
+        )
+        history = await history_at(user, alert_id, hour)
+        # Each hour's status: the live history records every change, with what it observed.
+        live = [(t["at"], t["status"], t["observed"]) for t in reversed(history["transitions"])]
+        assert live == status_changes(span)
+        assert history["status"] == span[-1]["state"] and history["observed"] == span[-1]["observed"]
 
         # And what it published: the same transitions at the same hours.
         expected = [(t["state"], t["at"], t["incident"], t["observed"]) for t in preview["transitions"]]
         assert preview["fired"] == sum(1 for t in expected if t[0] == "firing") >= 1
-        if body["kind"] == "destination_delivery_rate":
-            assert [t[0] for t in expected] == ["firing", "resolved", "firing"]
+        if body["kind"] != "source_volume":
+            # Two dips, or a rise and its return: within the 25 hours the counts decide today.
+            shape = {
+                "destination_delivery_rate": ["firing", "resolved", "firing"],
+                "audience_size": ["firing", "resolved"],
+            }
+            assert [t[0] for t in expected] == shape[body["kind"]]
 
         count = len(expected)
 
