@@ -12,8 +12,9 @@ is a 503 to retry.
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 import aiohttp
 from aiohttp import web
@@ -22,17 +23,15 @@ from yarl import URL
 from streamalert.alerts.editing import AlertCreate, Channels, InvalidRequest, new_alert, parse_request
 from streamalert.counting.buckets import SubjectState, alert_subject_key
 from streamalert.evaluation.backtest import MAX_DAYS, backtest
-from streamalert.faust_adapter.owners import TableOwners
 from streamalert.ingest.validation import home_partition
 from streamalert.kinds import KINDS
 from streamalert.records.alerts import AlertConfig, Creator, InAppChannel
-from streamalert.web.api import PRINCIPAL, WIRING
+from streamalert.web.api import PRINCIPAL
 from streamalert.web.errors import ApiError, json_body
 from streamalert.web.responses import json_response
 
 if TYPE_CHECKING:
     from streamalert.auth import Principal
-    from streamalert.wiring import StreamAlert
 
 log = logging.getLogger(__name__)
 
@@ -69,68 +68,100 @@ def preview_config(request: AlertCreate, workspace_id: str, creator: Creator, no
     )
 
 
-async def preview_alert(request: web.Request) -> web.StreamResponse:
-    wiring: StreamAlert = request.app[WIRING]
-    principal: Principal = request[PRINCIPAL]
-    days = preview_days(request.query.get("days"))
-    payload = parse_request(AlertPreview, await json_body(request), wiring.settings.webhook_allow)
-    now = datetime.now(UTC)
-    alert = preview_config(
-        payload, principal.workspace_id, Creator(user_id=principal.user_id, name=principal.name), now
-    )
-    partition = home_partition(KINDS[alert.kind].record_key(alert).encode(), wiring.settings.partitions)
-    owners = TableOwners(wiring.app, wiring.counts)
-    if owners.holds(partition):
-        raw = wiring.counts.get(alert_subject_key(alert).encode())
-        state = SubjectState.from_bytes(raw) if raw is not None else None
-        response = json_response(backtest(alert, state, now, days).model_dump(mode="json", by_alias=True))
-        response.headers[ANSWERED_BY] = str(owners.own_url)
-        return response
-    if FORWARDED in request.headers:
-        raise ApiError(
-            503, "unavailable", f"this worker no longer holds partition {partition} of the counts; retry"
-        )
-    owner = owners.owner_of(partition)
-    if owner is None or owner == owners.own_url:
-        raise ApiError(
-            503, "unavailable", f"partition {partition} of the counts is being assigned or recovered; retry"
-        )
-    return await forward(request, owner, partition)
+class Owners(Protocol):
+    """Which worker holds each partition of the counts (`faust_adapter.owners.TableOwners`)."""
+
+    @property
+    def own_url(self) -> URL: ...
+
+    def owner_of(self, partition: int) -> URL | None: ...
+
+    def holds(self, partition: int) -> bool: ...
 
 
-async def forward(request: web.Request, owner: URL, partition: int) -> web.Response:
-    """The owner's answer to the same request, passed back as it is."""
-    headers = {name: request.headers[name] for name in _PASSED_ON if name in request.headers}
-    headers[FORWARDED] = "1"
-    url = f"{str(owner).rstrip('/')}{request.path_qs}"
-    try:
-        async with (
-            aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=FORWARD_TIMEOUT)) as session,
-            session.post(url, data=await request.read(), headers=headers) as answer,
-        ):
-            body = await answer.read()
-            status, content_type = answer.status, answer.content_type
-            answered_by = answer.headers.get(ANSWERED_BY)
-    except (aiohttp.ClientError, TimeoutError) as error:
-        log.warning(
-            "preview: the worker holding partition %d did not answer: %s", partition, type(error).__name__
-        )
-        raise ApiError(
-            503,
-            "unavailable",
-            f"the worker holding partition {partition} of the counts did not answer within "
-            f"{FORWARD_TIMEOUT:g} s; retry",
-        ) from None
-    if status == 401:
-        # This worker accepted the caller: the owner refusing them is a configuration fault
-        # (a session key of its own), not a reason to sign the browser out.
-        log.warning("preview: the worker holding partition %d refused the caller's credentials", partition)
-        raise ApiError(
-            503,
-            "unavailable",
-            f"the worker holding partition {partition} of the counts refused this session; "
-            "its STREAMALERT_SESSION_SECRET must be the same as this worker's",
-        )
+class CountsReader(Protocol):
+    """Subject key → stored `SubjectState` bytes, as the evaluation reads them."""
+
+    def get(self, key: bytes) -> bytes | None: ...
+
+
+@dataclass(frozen=True)
+class PreviewRoute:
+    """The route, given only what it uses: the counts this worker holds and who holds the rest."""
+
+    counts: CountsReader
+    owners: Owners
+    partitions: int
+    webhook_allow: list[str]
+    timeout: float = FORWARD_TIMEOUT
+
+    async def handle(self, request: web.Request) -> web.StreamResponse:
+        principal: Principal = request[PRINCIPAL]
+        days = preview_days(request.query.get("days"))
+        payload = parse_request(AlertPreview, await json_body(request), self.webhook_allow)
+        now = datetime.now(UTC)
+        creator = Creator(user_id=principal.user_id, name=principal.name)
+        alert = preview_config(payload, principal.workspace_id, creator, now)
+        partition = home_partition(KINDS[alert.kind].record_key(alert).encode(), self.partitions)
+        if self.owners.holds(partition):
+            raw = self.counts.get(alert_subject_key(alert).encode())
+            state = SubjectState.from_bytes(raw) if raw is not None else None
+            body = backtest(alert, state, now, days).model_dump(mode="json", by_alias=True)
+            response = json_response(body)
+            response.headers[ANSWERED_BY] = str(self.owners.own_url)
+            return response
+        if FORWARDED in request.headers:
+            raise ApiError(
+                503, "unavailable", f"this worker no longer holds partition {partition} of the counts; retry"
+            )
+        owner = self.owners.owner_of(partition)
+        if owner is None or owner == self.owners.own_url:
+            raise ApiError(
+                503,
+                "unavailable",
+                f"partition {partition} of the counts is being assigned or recovered; retry",
+            )
+        return await self.forward(request, owner, partition)
+
+    async def forward(self, request: web.Request, owner: URL, partition: int) -> web.Response:
+        """The owner's answer to the same request, passed back as it is."""
+        headers = {name: request.headers[name] for name in _PASSED_ON if name in request.headers}
+        headers[FORWARDED] = "1"
+        url = f"{str(owner).rstrip('/')}{request.path_qs}"
+        try:
+            async with (
+                aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=self.timeout)) as session,
+                session.post(url, data=await request.read(), headers=headers) as answer,
+            ):
+                body = await answer.read()
+                status, content_type = answer.status, answer.content_type
+                answered_by = answer.headers.get(ANSWERED_BY)
+        except (aiohttp.ClientError, TimeoutError) as error:
+            log.warning(
+                "preview: the worker holding partition %d did not answer: %s", partition, type(error).__name__
+            )
+            raise ApiError(
+                503,
+                "unavailable",
+                f"the worker holding partition {partition} of the counts did not answer within "
+                f"{self.timeout:g} s; retry",
+            ) from None
+        if status == 401:
+            # This worker accepted the caller: the owner refusing them is a configuration fault
+            # (a session key of its own), not a reason to sign the browser out.
+            log.warning(
+                "preview: the worker holding partition %d refused the caller's credentials", partition
+            )
+            raise ApiError(
+                503,
+                "unavailable",
+                f"the worker holding partition {partition} of the counts refused this session; "
+                "its STREAMALERT_SESSION_SECRET must be the same as this worker's",
+            )
+        return _passed_back(body, status, content_type, answered_by)
+
+
+def _passed_back(body: bytes, status: int, content_type: str, answered_by: str | None) -> web.Response:
     response = web.Response(body=body, status=status, content_type=content_type)
     if answered_by is not None:
         response.headers[ANSWERED_BY] = answered_by

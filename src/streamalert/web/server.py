@@ -17,6 +17,8 @@ from mode import Service
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from streamalert import __version__
+from streamalert.faust_adapter.counting import TableStore
+from streamalert.faust_adapter.owners import TableOwners
 from streamalert.metrics import REGISTRY
 from streamalert.web import preview
 from streamalert.web.api import WIRING, add_routes, auth_middleware
@@ -41,7 +43,13 @@ def create_web_app(wiring: StreamAlert) -> web.Application:
     application.router.add_get("/readyz/partitions", readyz_partitions)
     application.router.add_get("/openapi.json", openapi)
     application.router.add_get("/metrics", metrics)
-    application.router.add_post(preview.PATH, preview.preview_alert)  # before `alerts/{id}`
+    route = preview.PreviewRoute(
+        counts=TableStore(wiring.counts),
+        owners=TableOwners(wiring.app, wiring.counts),
+        partitions=wiring.settings.partitions,
+        webhook_allow=wiring.settings.webhook_allow,
+    )
+    application.router.add_post(preview.PATH, route.handle)  # before `alerts/{id}`
     add_routes(application)
     add_ui_routes(application, wiring.settings, wiring.tokens)
     return application
