@@ -240,3 +240,23 @@ def test_the_suggested_change_threshold_is_the_smallest_stable_one(seed: int) ->
     grid = [Fraction(STEP)] + [Fraction(k, 4) for k in range(1, 4 * 25)]
     stable = [t for t in grid if all(_fired(observed, u) <= 1 for u in grid if u >= t)]
     assert Fraction(suggestion) == stable[0]
+
+
+def test_counting_keeps_exactly_what_retained_since_says() -> None:
+    """The preview trusts hours from `retained_since` on: `apply` must prune exactly before it."""
+    from streamalert.counting.buckets import apply, window_total
+    from streamalert.records import SourceEvents
+
+    kept = retained_since(NOW)
+
+    def record(offset: int, at: datetime) -> tuple[int, SourceEvents]:
+        return offset, SourceEvents(
+            type="source_events", workspace_id="w", source_id="web", timestamp=at, count=1
+        )
+
+    older, oldest_kept = kept - HOUR + timedelta(minutes=59), kept
+    state = apply(None, "events", [record(1, older), record(2, oldest_kept)], NOW - timedelta(days=1))
+    assert window_total(state, kept - HOUR, kept + HOUR) == 2  # both counted a day earlier
+    state = apply(state, "events", [record(3, NOW)], NOW)
+    assert window_total(state, kept - HOUR, kept) == 0
+    assert window_total(state, kept, kept + HOUR) == 1
