@@ -573,6 +573,7 @@ const ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_.:@-]*$/;
 // 400 ms after the kind, the subject or the threshold last changed; an older answer arriving
 // after a newer question is dropped.
 function setupPreview(form, threshold) {
+  const panel = document.getElementById("preview");
   const sentence = document.getElementById("preview-sentence");
   const detail = document.getElementById("preview-detail");
   const suggestion = document.getElementById("preview-suggestion");
@@ -582,10 +583,15 @@ function setupPreview(form, threshold) {
   const idle = sentence.textContent;
   let timer = null;
   let asked = 0;
+  let shown = null; // the body whose answer is on screen: typing a name asks nothing again
+  let busy = false;
 
   function reset() {
     clearTimeout(timer);
     asked += 1;
+    shown = null;
+    busy = false;
+    panel.removeAttribute("aria-busy");
     sentence.textContent = idle;
     detail.textContent = "";
     suggestion.hidden = true;
@@ -616,24 +622,36 @@ function setupPreview(form, threshold) {
 
   async function run() {
     const payload = request();
-    const question = ++asked;
     if (payload === null) {
       reset();
       return;
     }
-    sentence.textContent = "Backtesting the last 7 days…";
+    const key = JSON.stringify(payload);
+    if (key === shown && !busy) return;
+    const question = ++asked;
+    busy = true;
+    // Screen readers hear the answer, not each question: the sentence stays until it comes.
+    panel.setAttribute("aria-busy", "true");
+    detail.textContent = "Backtesting…";
     let answer;
     try {
       answer = await api("POST", `/alerts/preview?days=${PREVIEW_DAYS}`, payload);
     } catch (error) {
       if (question !== asked) return;
+      busy = false;
+      panel.removeAttribute("aria-busy");
+      shown = null;
       sentence.textContent = `The backtest is not available: ${error.message}`;
       detail.textContent = "";
       suggestion.hidden = true;
       strip.replaceChildren();
       return;
     }
-    if (question === asked) render(answer);
+    if (question !== asked) return; // a newer question is on its way
+    busy = false;
+    panel.removeAttribute("aria-busy");
+    shown = key;
+    render(answer);
   }
 
   function render(answer) {
