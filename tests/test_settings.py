@@ -32,3 +32,38 @@ def test_environment_overrides(monkeypatch: pytest.MonkeyPatch) -> None:
 def test_readme_documents_every_setting() -> None:
     documented = set(re.findall(r"^\| `STREAMALERT_([A-Z_]+)` \|", README.read_text(), flags=re.MULTILINE))
     assert documented == {name.upper() for name in Settings.model_fields}
+
+
+@pytest.mark.parametrize(
+    ("value", "valid"),
+    [
+        ("http://worker-0.streamalert-workers:6066", True),
+        ("https://10.0.0.5:8443/", True),
+        ("worker-0:6066", False),
+        ("ftp://worker-0", False),
+        ("http://", False),
+        ("http://w:6066/?x=1", False),
+    ],
+)
+def test_the_advertised_url_is_an_http_url(monkeypatch: pytest.MonkeyPatch, value: str, valid: bool) -> None:
+    from pydantic import ValidationError
+
+    from streamalert.settings import advertised_url, describe_settings_error
+
+    monkeypatch.setenv("STREAMALERT_ADVERTISED_URL", value)
+    if valid:
+        assert advertised_url(Settings()) == value.rstrip("/")
+        return
+    with pytest.raises(ValidationError) as error:
+        Settings()
+    assert describe_settings_error(error.value).startswith("STREAMALERT_ADVERTISED_URL: must be an http")
+
+
+def test_the_advertised_url_defaults_to_this_host_and_the_web_port(monkeypatch: pytest.MonkeyPatch) -> None:
+    import socket
+
+    from streamalert.settings import advertised_url
+
+    monkeypatch.delenv("STREAMALERT_ADVERTISED_URL", raising=False)
+    monkeypatch.setenv("STREAMALERT_WEB_PORT", "7077")
+    assert advertised_url(Settings()) == f"http://{socket.gethostname()}:7077"

@@ -9,6 +9,7 @@ import socket
 from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Literal
+from urllib.parse import urlsplit
 
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
@@ -97,6 +98,18 @@ class Settings(BaseSettings):
         gt=0,
         description="seconds an agent may leave records unprocessed without progress before it counts as stuck",
     )
+
+    @field_validator("advertised_url")
+    @classmethod
+    def _http_url(cls, value: str | None) -> str | None:
+        # Other workers send requests there: a typo must stop the worker, not every preview.
+        if value is not None:
+            parts = urlsplit(value)
+            if parts.scheme not in ("http", "https") or not parts.hostname or parts.query or parts.fragment:
+                raise ValueError(
+                    "must be an http:// or https:// URL naming a host, e.g. http://worker-0:6066"
+                )
+        return value
 
     @field_validator("webhook_allow", mode="before")
     @classmethod
