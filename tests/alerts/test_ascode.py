@@ -394,3 +394,16 @@ def test_export_is_the_create_body_in_key_order_and_applies_unchanged() -> None:
         "unchanged",
         "unchanged",
     ]
+
+
+def test_the_readme_example_is_a_valid_file() -> None:
+    from pathlib import Path
+
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    section = readme.split("## Alerts as code", 1)[1]
+    example = section.split("```yaml\n", 1)[1].split("```", 1)[0]
+    document = load_file(example, {"SLACK_URL": SLACK})
+    desired, problems = check_file(document)
+    assert problems == []
+    assert [entry.key for entry in desired] == ["checkout-volume", "warehouse-delivery"]
+    assert desired[0].body["channels"][0]["webhook_url"] == SLACK
