@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -15,10 +16,12 @@ from click.testing import CliRunner, Result
 
 from streamalert.cli import main
 from streamalert.cli_format import ExitCode
+from streamalert.evaluation.state import event_id
 from tests.conftest import worker_env
 from tests.integration.test_cli import token_for
+from tests.integration.test_notifications import eventually
 from tests.integration.vendors import Vendors
-from tests.support import ApiUser, WorkerProcess
+from tests.support import ApiUser, WorkerProcess, produce
 
 PAGERDUTY_KEY = "R0ut1ngKeyS3cr3tAbCdEfGh12345678"
 
@@ -282,4 +285,62 @@ def test_a_member_cannot_prune_others_alerts(
     assert [row["key"] for row in listed(ApiUser(module_worker.url, member, unique))] == ["owners"]
     assert (
         orjson.loads(run(module_worker, member, "alerts", "list", "-o", "json").output)[0]["key"] == "owners"
+    )
+
+
+def source_events(
+    workspace: str, source: str, counts: dict[float, int]
+) -> list[tuple[bytes | None, bytes | None]]:
+    hour = datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
+    return [
+        (
+            source.encode(),
+            orjson.dumps(
+                {
+                    "type": "source_events",
+                    "workspace_id": workspace,
+                    "source_id": source,
+                    "timestamp": (hour - timedelta(hours=hours, minutes=-30)).isoformat(),
+                    "count": count,
+                }
+            ),
+        )
+        for hours, count in counts.items()
+    ]
+
+
+async def test_a_keyed_alert_created_again_starts_afresh(
+    module_worker: WorkerProcess, kafka_bootstrap: str, unique: str
+) -> None:
+    api = ApiUser(module_worker.url, token_for(module_worker, unique, "dee"), unique)
+    # Baseline 24 h: 100 events; current 24 h: 40. -60 % breaks ±10 %.
+    counts = {30.0: 40, 34.0: 60, 3.0: 15, 8.0: 25}
+    await produce(
+        kafka_bootstrap, f"{module_worker.prefix}.pipeline-events", source_events(unique, "web", counts)
+    )
+    body = {"key": "web", "kind": "source_volume", "source_id": "web", "threshold_pct": 10}
+    body |= {"channels": [{"type": "in_app"}]}
+
+    def history(alert_id: str) -> dict[str, Any]:
+        return dict(api.call("GET", f"/v1/workspaces/{{ws}}/alerts/{alert_id}/history")[1])
+
+    def delivered(alert_id: str) -> list[dict[str, Any]]:
+        return [d for d in history(alert_id)["deliveries"] if d["outcome"] == "delivered"]
+
+    first = api.create(body)
+    await eventually(lambda: delivered(first["id"]), what="the first alert's firing delivered")
+    assert api.call("DELETE", f"/v1/workspaces/{{ws}}/alerts/{first['id']}")[0] == 204
+
+    again = api.create(body)
+    assert again["id"] == first["id"]
+    fresh = history(again["id"])
+    assert (fresh["transitions"], fresh["deliveries"]) == ([], [])  # nothing of the deleted alert's
+    # Still firing, the new alert notifies: a new incident, with an event id of its own.
+    await eventually(lambda: delivered(again["id"]), what="the new alert's firing delivered")
+    transitions = history(again["id"])["transitions"]
+    assert [(t["status"], t["notification"], t["incident"]) for t in transitions] == [("firing", "firing", 2)]
+    assert transitions[0]["event_id"] == event_id(again["id"], 2, "firing")
+    notifications = api.call("GET", "/v1/workspaces/{ws}/notifications")[1]["notifications"]
+    assert sorted(n["event_id"] for n in notifications) == sorted(
+        [event_id(first["id"], 1, "firing"), event_id(first["id"], 2, "firing")]
     )

@@ -123,7 +123,7 @@ async def list_alerts(request: web.Request) -> web.Response:
     await wiring.state_view.sync()
     key = request.query.get("key")
     rows = [
-        alert_row(alert, wiring.state_view.get(alert.id)).model_dump(mode="json")
+        alert_row(alert, wiring.state_view.of(alert)).model_dump(mode="json")
         for alert in wiring.config_view.in_workspace(principal.workspace_id)
         if key is None or alert.key == key
     ]
@@ -185,7 +185,9 @@ async def alert_history(request: web.Request) -> web.Response:
     alert = await _find(request)
     await wiring.state_view.sync()
     await wiring.delivery_log.sync()
-    body = history_body(alert, wiring.state_view.get(alert.id), wiring.delivery_log.for_alert(alert.id))
+    # Attempts before the alert was created are a deleted alert's that had the same key (and id).
+    deliveries = [d for d in wiring.delivery_log.for_alert(alert.id) if d.at >= alert.created_at]
+    body = history_body(alert, wiring.state_view.of(alert), deliveries)
     return json_response(body)
 
 
@@ -194,7 +196,7 @@ async def alert_series(request: web.Request) -> web.Response:
     wiring = _wiring(request)
     alert = await _find(request)
     await wiring.state_view.sync()
-    return json_response(series_of(alert, wiring.state_view.get(alert.id)).model_dump(mode="json"))
+    return json_response(series_of(alert, wiring.state_view.of(alert)).model_dump(mode="json"))
 
 
 # A test send answers within the request: one quick retry at most.
@@ -205,7 +207,7 @@ async def test_alert(request: web.Request) -> web.Response:
     """Send a clearly marked test notification to each channel now; report each outcome."""
     wiring = _wiring(request)
     alert = await _find(request)
-    event = sample_event(alert, wiring.state_view.get(alert.id), datetime.now(UTC))
+    event = sample_event(alert, wiring.state_view.of(alert), datetime.now(UTC))
     settings = wiring.settings
 
     async def send(channel: Channel) -> dict[str, object]:
