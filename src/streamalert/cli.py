@@ -490,7 +490,7 @@ def alerts_export(url: str | None, token: str | None) -> None:
     from streamalert.alerts.ascode import export_document
 
     client = _client(url, token)
-    found = _workspace_alerts(client, client.workspace())
+    found = _workspace_alerts(client, _call(client.workspace))
     for alert in found:
         if alert.get("key") is None:
             click.echo(f"{alert['id']} has no key: exported with its id as key", err=True)
@@ -546,7 +546,8 @@ def alerts_apply(url: str | None, token: str | None, alerts_file: Any, dry_run: 
 def _file_problems(name: str, problems: list[Any]) -> None:
     for problem in problems:
         click.echo(problem.describe(name), err=True)
-    raise CliError(f"{name}: {len(problems)} problem(s); nothing written", ExitCode.USAGE)
+    counted = "1 problem" if len(problems) == 1 else f"{len(problems)} problems"
+    raise CliError(f"{name}: {counted}; nothing written", ExitCode.USAGE)
 
 
 def _carry_out(client: ApiClient, workspace: str, writes: list[Any]) -> None:
