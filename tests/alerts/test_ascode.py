@@ -228,7 +228,7 @@ def plan_of(
                     "update",
                     "a",
                     "al-1",
-                    {"threshold_pct": 6, "enabled": False},
+                    {"threshold_pct": 6, "enabled": False, "version": 3},
                     ["threshold_pct: 4 → 6", "enabled: true → false"],
                 )
             ],
@@ -242,7 +242,7 @@ def plan_of(
                     "update",
                     "a",
                     "al-1",
-                    {"name": "Source volume change"},
+                    {"name": "Source volume change", "version": 3},
                     ["name: Renamed → Source volume change"],
                 )
             ],
@@ -264,7 +264,15 @@ def plan_of(
             [alert("a", channels=[SLACK_OUT, {"type": "in_app"}])],
             [stored("a", "al-1", channels=[SLACK_OUT])],
             False,
-            [("update", "a", "al-1", {"channels": [SLACK_OUT, {"type": "in_app"}]}, ["channels"])],
+            [
+                (
+                    "update",
+                    "a",
+                    "al-1",
+                    {"channels": [SLACK_OUT, {"type": "in_app"}], "version": 3},
+                    ["channels"],
+                )
+            ],
         ),
         (
             [alert("a", channels=[SLACK_IN | {"webhook_url": SLACK.replace("wxyz", "WXYZ")}])],
@@ -275,7 +283,7 @@ def plan_of(
                     "update",
                     "a",
                     "al-1",
-                    {"channels": [SLACK_IN | {"webhook_url": SLACK.replace("wxyz", "WXYZ")}]},
+                    {"channels": [SLACK_IN | {"webhook_url": SLACK.replace("wxyz", "WXYZ")}], "version": 3},
                     ["channels"],
                 )
             ],

@@ -357,6 +357,8 @@ def _update(entry: Desired, alert: dict[str, Any], problem: Any) -> tuple[Action
     if not changed:
         return Action("unchanged", entry.key, alert["id"]), []
     body = {n: entry.body[n] if n in entry.body else want[n] for n in changed}
+    if "version" in alert:  # compare-and-set: an edit made since the plan was read is a 409, not lost
+        body["version"] = alert["version"]
     changes = [
         "channels" if n == "channels" else f"{n}: {_shown(n, have[n])} → {_shown(n, want[n])}"
         for n in changed
