@@ -31,7 +31,7 @@ from streamalert.alerts.masking import masked_channel
 from streamalert.kinds import KINDS
 from streamalert.records.alerts import Channel
 
-Path = tuple[str | int, ...]
+NodePath = tuple[str | int, ...]
 
 # -- reading the file, with positions --------------------------------------------------------------
 
@@ -96,9 +96,9 @@ _Loader.yaml_implicit_resolvers = {
 @dataclass
 class Document:
     data: Any
-    positions: dict[Path, tuple[int, int]] = field(default_factory=dict)
+    positions: dict[NodePath, tuple[int, int]] = field(default_factory=dict)
 
-    def position(self, path: Path) -> tuple[int, int]:
+    def position(self, path: NodePath) -> tuple[int, int]:
         """The line and column of `path`, or of its nearest enclosing node that the file has."""
         for end in range(len(path), -1, -1):
             if path[:end] in self.positions:
@@ -121,7 +121,7 @@ def load_file(text: str, environ: Mapping[str, str] | None = None) -> Document:
     problems: list[Problem] = []
     loader = _Loader("")
 
-    def build(node: yaml.Node, path: Path) -> Any:
+    def build(node: yaml.Node, path: NodePath) -> Any:
         document.positions[path] = (node.start_mark.line + 1, node.start_mark.column + 1)
         if isinstance(node, yaml.MappingNode):
             result: dict[Any, Any] = {}
@@ -147,7 +147,7 @@ def load_file(text: str, environ: Mapping[str, str] | None = None) -> Document:
     return document
 
 
-def _dotted(path: Path) -> str:
+def _dotted(path: NodePath) -> str:
     return ".".join(str(part) for part in path)
 
 
@@ -214,13 +214,13 @@ KEY_REQUIRED = "is required: apply finds the alert by its key"
 def check_entry(document: Document, index: int) -> tuple[Desired | None, list[Problem]]:
     """Alert `index` of the file checked as `POST …/alerts` checks it, except the operator's webhook
     host rule (the API applies that when it is written); masked secrets are checked as stand-ins."""
-    path: Path = ("alerts", index)
+    path: NodePath = ("alerts", index)
     body = document.data["alerts"][index]
     key = body.get("key") if isinstance(body, dict) else None
     key_text = key if isinstance(key, str) else None
 
     def problem(field_name: str, message: str) -> Problem:
-        parts: Path = tuple(int(p) if p.isdigit() else p for p in field_name.split(".")) if field_name else ()
+        parts: NodePath = tuple(int(p) if p.isdigit() else p for p in field_name.split(".")) if field_name else ()
         line, column = document.position((*path, *parts))
         return Problem(message, line, column, index, key_text, field_name)
 
@@ -382,7 +382,7 @@ def compute_plan(
     for entry in desired:
 
         def problem(name: str, message: str, entry: Desired = entry) -> Problem:
-            parts: Path = tuple(int(p) if p.isdigit() else p for p in name.split("."))
+            parts: NodePath = tuple(int(p) if p.isdigit() else p for p in name.split("."))
             line, column = document.position(("alerts", entry.index, *parts))
             return Problem(message, line, column, entry.index, entry.key, name)
 
