@@ -220,7 +220,9 @@ def check_entry(document: Document, index: int) -> tuple[Desired | None, list[Pr
     key_text = key if isinstance(key, str) else None
 
     def problem(field_name: str, message: str) -> Problem:
-        parts: NodePath = tuple(int(p) if p.isdigit() else p for p in field_name.split(".")) if field_name else ()
+        parts: NodePath = (
+            tuple(int(p) if p.isdigit() else p for p in field_name.split(".")) if field_name else ()
+        )
         line, column = document.position((*path, *parts))
         return Problem(message, line, column, index, key_text, field_name)
 
