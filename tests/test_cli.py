@@ -120,6 +120,7 @@ def test_no_token_is_a_usage_error() -> None:
         ["alerts", "disable", "a1"],
         ["alerts", "test", "a1"],
         ["alerts", "delete", "a1"],
+        ["alerts", "export"],
         ["notifications", "list"],
     ],
 )
@@ -129,6 +130,24 @@ def test_an_unreachable_api_names_its_url(args: list[str]) -> None:
     assert result.exit_code == ExitCode.UNREACHABLE
     line = one_line_error(result)
     assert url in line and "sat_secret_token_value" not in result.output
+
+
+VALID_FILE = "alerts:\n  - {key: a, kind: source_volume, source_id: web, threshold_pct: 4, channels: [{type: in_app}]}\n"
+
+
+def test_apply_checks_the_file_before_it_reaches_the_api(tmp_path: Path) -> None:
+    url = f"http://127.0.0.1:{free_port()}"  # nothing listens there: a problem is found first
+    path = tmp_path / "alerts.yaml"
+    path.write_text(VALID_FILE + "  - {key: b, kind: source_volume, threshold_pct: 4, channels: []}\n")
+    result = run("alerts", "apply", "-f", str(path), "--url", url, "--token", "sat_x")
+    assert result.exit_code == ExitCode.USAGE
+    assert result.output.splitlines() == [
+        f"{path}:3:63: alert 1 (b): channels: List should have at least 1 item after validation, not 0",
+        f"Error: {path}: 1 problem; nothing written",
+    ]
+    path.write_text(VALID_FILE)
+    unreachable = run("alerts", "apply", "-f", str(path), "--url", url, "--token", "sat_x")
+    assert unreachable.exit_code == ExitCode.UNREACHABLE and url in one_line_error(unreachable)
 
 
 def test_an_unreachable_broker_names_its_address() -> None:

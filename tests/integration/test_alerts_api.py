@@ -63,6 +63,7 @@ def test_create_list_get_patch_disable_delete(module_worker: WorkerProcess, uniq
         {
             "id": alert_id,
             "name": "Source volume change",
+            "key": None,
             "kind": "source_volume",
             "threshold_pct": 4.5,
             "source_id": "web",

@@ -21,6 +21,7 @@ from streamalert.alerts.masking import mask_secret, mask_url
 from streamalert.kinds import KINDS, SUBJECT_FIELDS, AlertKind
 from streamalert.records.alerts import (
     AlertConfig,
+    AlertKey,
     AlertName,
     Channel,
     Creator,
@@ -105,6 +106,7 @@ class AlertCreate(StrictRecord):
 
     kind: AlertKind
     name: AlertName | None = None
+    key: AlertKey | None = None
     threshold_pct: RequestThreshold
     source_id: Id | None = None
     destination_id: Id | None = None
@@ -126,13 +128,16 @@ class AlertPatch(StrictRecord):
     """
 
     name: AlertName | None = None
+    key: Annotated[
+        AlertKey | None, Field(description="if sent, the alert's own key: a key cannot change")
+    ] = None
     threshold_pct: RequestThreshold | None = None
     enabled: bool | None = None
     channels: Channels | None = None
     version: Annotated[int, Field(ge=1)] | None = None
 
 
-IMMUTABLE_FIELDS = ("kind", *SUBJECT_FIELDS)
+IMMUTABLE_FIELDS = ("kind", *SUBJECT_FIELDS, "key")
 
 
 class VersionConflict(Exception):
@@ -199,6 +204,16 @@ def check_kind_rules(data: dict[str, Any]) -> None:
         raise InvalidRequest([{"field": field, "message": message}]) from None
 
 
+KEYED_ID_NAMESPACE = uuid.UUID("4f1d2c8e-6b7a-5e3f-9c0d-a1b2c3d4e5f6")
+
+
+def keyed_alert_id(workspace_id: str, key: str) -> str:
+    """The id of the workspace's alert with this key: the same on every worker, so two creates of one
+    key are two writes of one record key on `alert-configs`, and its compare-and-set (the view's
+    `decide`) lets exactly one of them win. Workspace ids never contain `/`."""
+    return f"al-{uuid.uuid5(KEYED_ID_NAMESPACE, f'{workspace_id}/{key}').hex[:20]}"
+
+
 def new_alert(
     request: AlertCreate, workspace_id: str, creator: Creator, now: datetime, alert_id: str | None = None
 ) -> AlertConfig:
@@ -207,7 +222,8 @@ def new_alert(
     check_kind_rules(data)
     return AlertConfig(
         **data,
-        id=alert_id or f"al-{uuid.uuid4().hex[:20]}",
+        id=alert_id
+        or (keyed_alert_id(workspace_id, request.key) if request.key else f"al-{uuid.uuid4().hex[:20]}"),
         workspace_id=workspace_id,
         created_by=creator,
         created_at=now,

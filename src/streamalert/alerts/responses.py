@@ -55,6 +55,7 @@ class AlertRow(StrictRecord):
 
     id: Id
     name: str
+    key: str | None = None
     kind: AlertKind
     threshold_pct: Percent
     source_id: Id | None
@@ -79,6 +80,7 @@ def alert_row(alert: AlertConfig, state: AlertState | None) -> AlertRow:
     return AlertRow(
         id=alert.id,
         name=alert.name,
+        key=alert.key,
         kind=alert.kind,
         threshold_pct=alert.threshold_pct,
         source_id=alert.source_id,

@@ -82,6 +82,9 @@ class AlertState(_Model):
     status_since: Timestamp | None = None
     evaluated_at: Timestamp | None = None
     alert_version: int = 0
+    alert_created_at: Timestamp | None = None
+    """When the alert this state belongs to was created: a keyed alert deleted and created again
+    has the same id (it derives from the key) but must not inherit the old one's state."""
     observed: Observed | None = None
     window: Window | None = None
     baseline_window: Window | None = None
@@ -106,6 +109,9 @@ def step(
 ) -> tuple[AlertState, Transition | None]:
     """The state after `evaluation`, and the transition to notify, if any."""
     before = previous if previous is not None else AlertState()
+    if before.alert_created_at not in (None, alert.created_at):
+        # Incidents are numbered on, so the new alert's event ids never repeat the old one's.
+        before = AlertState(incident=before.incident)
     status = evaluation.status
     incident, is_open = before.incident, before.open
     transition: Transition | None = None
@@ -151,6 +157,7 @@ def step(
         status_since=now if changed or before.status_since is None else before.status_since,
         evaluated_at=now,
         alert_version=alert.version,
+        alert_created_at=alert.created_at,
         observed=evaluation.observed,
         window=evaluation.window,
         baseline_window=evaluation.baseline_window,

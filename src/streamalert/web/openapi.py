@@ -109,6 +109,26 @@ ERRORS = {
     ),
 }
 BAD_BODY = {"400": _json("Error", "the body is not a JSON object")}
+KEY_QUERY = {
+    "name": "key",
+    "in": "query",
+    "required": False,
+    "description": "only the alert with this key (`streamalert alerts apply` finds alerts by key)",
+    "schema": {"type": "string"},
+    "example": "checkout-volume",
+}
+CREATE_EXAMPLES = {
+    "keyed": {
+        "summary": "an alert with a key: a second create of the key answers 409",
+        "value": {
+            "key": "checkout-volume",
+            "kind": "source_volume",
+            "source_id": "checkout-web",
+            "threshold_pct": 20,
+            "channels": [{"type": "in_app"}, {"type": "email", "address": "oncall@corp.local"}],
+        },
+    }
+}
 
 
 @cache
@@ -161,15 +181,26 @@ def openapi_document() -> dict[str, Any]:
                 "parameters": [ws],
                 "get": {
                     "summary": "the alerting table",
+                    "parameters": [KEY_QUERY],
                     "responses": {"200": _json("AlertList", "one row per alert"), **ERRORS},
                 },
                 "post": {
                     "summary": "create an alert",
                     "requestBody": {
                         "required": True,
-                        "content": {"application/json": {"schema": _ref("AlertCreate")}},
+                        "content": {
+                            "application/json": {"schema": _ref("AlertCreate"), "examples": CREATE_EXAMPLES}
+                        },
                     },
-                    "responses": {"201": alert_ok, "422": invalid, **BAD_BODY, **ERRORS},
+                    "responses": {
+                        "201": alert_ok,
+                        "409": _json(
+                            "Error", "an alert with this key exists in the workspace (details: key)"
+                        ),
+                        "422": invalid,
+                        **BAD_BODY,
+                        **ERRORS,
+                    },
                 },
             },
             "/v1/workspaces/{ws}/alerts/{id}": {

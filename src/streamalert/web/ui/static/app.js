@@ -349,6 +349,7 @@ function setupSheet(onSaved) {
   const title = document.getElementById("sheet-title");
   const kind = document.getElementById("f-kind");
   const name = document.getElementById("f-name");
+  const key = document.getElementById("f-key");
   const threshold = document.getElementById("f-threshold");
   const rule = document.getElementById("threshold-rule");
   const enabled = document.getElementById("f-enabled");
@@ -361,6 +362,7 @@ function setupSheet(onSaved) {
   let extra = []; // channels beyond the first of each type: kept as they are
   let errorIds = 0;
   threshold.dataset.describedby = "threshold-rule";
+  key.dataset.describedby = "key-rule";
 
   function subjectFields() {
     return [...form.querySelectorAll("[data-subject]")];
@@ -408,6 +410,7 @@ function setupSheet(onSaved) {
     editing = null;
     kind.disabled = false;
     for (const field of subjectFields()) field.querySelector("input").readOnly = false;
+    key.readOnly = false;
     title.textContent = "Create alert";
     testButton.hidden = true;
     secretHint.hidden = true;
@@ -429,6 +432,8 @@ function setupSheet(onSaved) {
     kind.value = editing.kind;
     kind.disabled = true; // kind and subject are what an alert is: a new subject is a new alert
     name.value = editing.name;
+    key.value = editing.key ?? "";
+    key.readOnly = true; // the id derives from the key
     threshold.value = String(editing.threshold_pct);
     enabled.checked = editing.enabled;
     for (const field of subjectFields()) {
@@ -515,6 +520,7 @@ function setupSheet(onSaved) {
         await api("PATCH", `/alerts/${encodeURIComponent(editing.id)}`, { ...payload, version: editing.version });
       } else {
         payload.kind = kind.value;
+        if (key.value.trim()) payload.key = key.value.trim();
         for (const field of subjectFields()) {
           const value = field.querySelector("input").value.trim();
           if (!field.hidden && value) payload[field.dataset.subject] = value;
