@@ -10,7 +10,7 @@ from streamalert.kinds import AlertKind
 from streamalert.records.alerts import ChannelType
 from streamalert.records.common import Id, Percent, StrictRecord, Timestamp
 
-ALERT_FIRED_SCHEMA: Final = "streamalert.alert-fired/v1"
+ALERT_FIRED_SCHEMA: Final = "streamalert.alert-fired/v2"
 
 
 class Window(StrictRecord):
@@ -53,7 +53,7 @@ class AlertFired(StrictRecord):
     Holds no secret: channels are not part of it.
     """
 
-    schema_: Literal["streamalert.alert-fired/v1"] = Field(ALERT_FIRED_SCHEMA, alias="schema")
+    schema_: Literal["streamalert.alert-fired/v2"] = Field(ALERT_FIRED_SCHEMA, alias="schema")
     event_id: str
     alert_id: Id
     workspace_id: Id
@@ -70,6 +70,12 @@ class AlertFired(StrictRecord):
     observed: ChangeObserved | RateObserved
     occurred_at: Timestamp
     summary: str
+    muted: bool = Field(
+        False,
+        description="the alert was muted: channels are not notified of a muted firing, and a muted "
+        "resolve reaches only the channels that received the incident's firing. A firing with muted "
+        "false for an incident whose firing was muted is the notification sent when the mute ended",
+    )
 
     model_config = StrictRecord.model_config | {"populate_by_name": True}
 
@@ -86,7 +92,9 @@ class DeliveryAttempt(StrictRecord):
     alert_id: Id
     channel: MaskedTarget
     attempt: Annotated[int, Field(ge=1)]
-    outcome: Literal["delivered", "retrying", "failed"]
+    outcome: Literal["delivered", "retrying", "failed", "muted"] = Field(
+        description="muted: not sent, the alert was muted (docs/design.md#muting)"
+    )
     status_code: int | None = None
     error: str | None = None
     at: Timestamp
