@@ -100,7 +100,7 @@ async def list_alerts(request: web.Request) -> web.Response:
     await wiring.config_view.sync()
     await wiring.state_view.sync()
     rows = [
-        alert_row(alert, wiring.state_view.get(alert.id)).model_dump(mode="json")
+        alert_row(alert, wiring.state_view.get(alert.id), datetime.now(UTC)).model_dump(mode="json")
         for alert in wiring.config_view.in_workspace(principal.workspace_id)
     ]
     return json_response({"alerts": rows})
