@@ -13,6 +13,7 @@ import pytest
 from click.testing import CliRunner
 
 from streamalert.cli import main
+from streamalert.cli_format import ExitCode
 from streamalert.evaluation.mute import expiry_event_id
 from streamalert.evaluation.state import event_id
 from streamalert.records.common import format_timestamp
@@ -152,3 +153,24 @@ async def test_a_muted_alert_publishes_sends_once_when_the_mute_ends_and_closes_
 
     assert cli(worker, user, "alerts", "unmute", web["id"]).strip() == f"unmuted {web['id']}"
     assert user.call("GET", f"/v1/workspaces/{{ws}}/alerts/{web['id']}")[1]["muted_until"] is None
+
+
+def test_muted_until_through_the_api(worker: WorkerProcess, unique: str) -> None:
+    user = owner(worker, unique)
+    body = alert_body("web", [{"type": "in_app"}])
+    status, refused = user.call("POST", "/v1/workspaces/{ws}/alerts", body | {"muted_until": "tomorrow"})
+    assert status == 422 and [d["field"] for d in refused["error"]["details"]] == ["muted_until"]
+    alert = user.create(body)
+    path = f"/v1/workspaces/{{ws}}/alerts/{alert['id']}"
+    status, past = user.call("PATCH", path, {"muted_until": "2020-01-01T00:00:00Z", "version": 1})
+    assert (status, past["muted_until"], past["version"]) == (200, "2020-01-01T00:00:00.000Z", 2)
+    rows = user.call("GET", "/v1/workspaces/{ws}/alerts")[1]["alerts"]
+    assert [row["muted_until"] for row in rows] == [None]  # a time past is not muted
+    status, _ = user.call("PATCH", path, {"muted_until": None, "version": 1})
+    assert status == 409  # compare-and-set, as for every field
+    refused_cli = CliRunner().invoke(
+        main,
+        ["alerts", "mute", "al-nope", "--for", "1h"],
+        env={"STREAMALERT_API_URL": worker.url, "STREAMALERT_TOKEN": user.token},
+    )
+    assert refused_cli.exit_code == ExitCode.REFUSED, refused_cli.output  # no such alert
