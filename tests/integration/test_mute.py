@@ -16,7 +16,7 @@ from streamalert.cli import main
 from streamalert.cli_format import ExitCode
 from streamalert.evaluation.mute import expiry_event_id
 from streamalert.evaluation.state import event_id
-from streamalert.records.common import format_timestamp
+from streamalert.records.common import format_timestamp, parse_timestamp
 from tests.integration.test_notifications import (
     alert_body,
     eventually,
@@ -132,7 +132,11 @@ async def test_a_muted_alert_publishes_sends_once_when_the_mute_ends_and_closes_
 
     # Muted again, both recover: the notified incident is closed at PagerDuty and in Slack; the
     # incident nobody was told of resolves silently.
-    assert "muted" in cli(worker, user, "alerts", "mute", web["id"], "--for", "1h")
+    again = orjson.loads(cli(worker, user, "alerts", "mute", web["id"], "--for", "1h", "-o", "json"))
+    remaining = parse_timestamp(again["muted_until"]) - datetime.now(UTC)
+    assert timedelta(minutes=59) < remaining <= timedelta(hours=1)
+    assert again["id"] == web["id"] and "integration_key" in again["channels"][1]
+    assert key not in orjson.dumps(again).decode()  # masked, as the API shows it
     await publish(kafka_bootstrap, worker, unique, "web", baseline=0, current=10)
     await publish(kafka_bootstrap, worker, unique, "api", baseline=0, current=10)
     await eventually(lambda: len(slack.valid) == 2 and len(pagerduty(key)) == 2, what="resolve deliveries")
