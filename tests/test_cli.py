@@ -87,6 +87,15 @@ def test_a_bad_setting_is_one_line_naming_the_variable(
         (["alerts", "create", "--token", "t", "--channel", "carrier-pigeon:x"], "--channel"),
         (["alerts", "list", "--token", "t", "--url", "127.0.0.1:6066"], "--url"),
         (["alerts", "list", "-o", "yaml", "--token", "t"], "--output"),
+        (["alerts", "mute", "al-1", "--token", "t", "--for", "2x"], "--for"),
+        (["alerts", "mute", "al-1", "--token", "t", "--for", "0h"], "--for"),
+        (["alerts", "mute", "al-1", "--token", "t", "--until", "2026-11-28T14:00:00"], "--until"),
+        (["alerts", "mute", "al-1", "--token", "t", "--until", "tomorrow"], "--until"),
+        (["alerts", "mute", "al-1", "--token", "t"], "--for or --until"),
+        (
+            ["alerts", "mute", "al-1", "--token", "t", "--for", "2h", "--until", "2026-11-28T14:00:00Z"],
+            "--for or --until",
+        ),
     ],
 )
 def test_bad_arguments_name_the_argument(args: list[str], hint: str) -> None:
@@ -395,3 +404,12 @@ def test_history_view_shows_state_changes_and_deliveries() -> None:
     assert changes == ["2026-11-28T09:00:00Z", "firing", "ok", "firing", "2"]
     assert lines[lines.index("STATUS CHANGES") + 3].split() == ["2026-11-28T08:00:00Z", "ok", "-", "-", "1"]
     assert lines[-1].split() == ["2026-11-28T09:00:01Z", "slack", "#ops", "1", "failed", "HTTP", "404"]
+
+
+def test_alert_table_shows_a_mute_in_force() -> None:
+    header, muted, plain = alert_table(
+        [ROW | {"muted_until": "2026-11-28T14:00:00.000Z"}, ROW | {"muted_until": None}]
+    ).splitlines()
+    start = header.index("MUTED UNTIL")
+    assert muted[start:].startswith("2026-11-28 14:00Z")
+    assert plain[start:].split()[0] == "-"

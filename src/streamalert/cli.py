@@ -195,14 +195,14 @@ def tokens() -> None:
     """API tokens, stored hashed on the compacted tokens topic that every worker follows."""
 
 
-def _duration(text: str | None) -> timedelta | None:
+def _duration(text: str | None, option: str = "--expires-in") -> timedelta | None:
     """`90m`, `12h`, `30d`, `2w` → a timedelta; None for no expiry."""
     if text is None:
         return None
     units = {"m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
     number, unit = text[:-1], text[-1:].lower()
     if unit not in units or not number.isdigit() or int(number) <= 0:
-        raise click.BadParameter("use a number and a unit: 90m, 12h, 30d or 2w", param_hint="--expires-in")
+        raise click.BadParameter("use a number and a unit: 90m, 12h, 30d or 2w", param_hint=option)
     return timedelta(**{units[unit]: int(number)})
 
 
@@ -396,6 +396,60 @@ def alerts_enable(url: str | None, token: str | None, alert_id: str) -> None:
 def alerts_disable(url: str | None, token: str | None, alert_id: str) -> None:
     """Disable an alert: it is no longer evaluated and keeps its last state."""
     _set_enabled(url, token, alert_id, False)
+
+
+def _patch(url: str | None, token: str | None, alert_id: str, body: dict[str, Any]) -> Any:
+    client = _client(url, token)
+    return _call(
+        lambda: client.request("PATCH", f"/v1/workspaces/{client.workspace()}/alerts/{alert_id}", body)
+    )
+
+
+def _muted_until(for_: str | None, until: str | None, now: datetime) -> datetime:
+    from streamalert.records.common import parse_timestamp
+
+    if (for_ is None) == (until is None):
+        raise click.UsageError("give one of --for or --until")
+    if until is not None:
+        try:
+            return parse_timestamp(until)
+        except ValueError:
+            raise click.BadParameter(
+                "use an RFC 3339 time with an offset, e.g. 2026-11-28T14:00:00Z", param_hint="--until"
+            ) from None
+    duration = _duration(for_, "--for")
+    assert duration is not None
+    return now + duration
+
+
+@alerts.command("mute")
+@with_api
+@output_option
+@click.option("--for", "for_", help="how long, e.g. 90m, 2h, 1d, 2w")
+@click.option("--until", help="until an RFC 3339 time, e.g. 2026-11-28T14:00:00Z")
+@click.argument("alert_id", callback=_path_segment)
+def alerts_mute(
+    url: str | None, token: str | None, output: str, for_: str | None, until: str | None, alert_id: str
+) -> None:
+    """Mute an alert: it is still evaluated and published, but notifies no channel until then.
+
+    A firing that started while muted is notified once when the mute ends, if it still fires;
+    a resolve still reaches the channels that received the firing."""
+    from streamalert.records.common import format_timestamp
+
+    muted_until = _muted_until(for_, until, datetime.now(UTC))
+    alert = _patch(url, token, alert_id, {"muted_until": format_timestamp(muted_until)})
+    click.echo(as_json(alert) if output == "json" else f"muted {alert_id} until {alert['muted_until']}")
+
+
+@alerts.command("unmute")
+@with_api
+@output_option
+@click.argument("alert_id", callback=_path_segment)
+def alerts_unmute(url: str | None, token: str | None, output: str, alert_id: str) -> None:
+    """Unmute an alert: if it is firing since a muted firing, it notifies once on the next tick."""
+    alert = _patch(url, token, alert_id, {"muted_until": None})
+    click.echo(as_json(alert) if output == "json" else f"unmuted {alert_id}")
 
 
 @alerts.command("create")

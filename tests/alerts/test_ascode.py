@@ -123,6 +123,12 @@ def problems_of(*entries: str) -> list[str]:
         ([alert("a", source_id=None)], ["2:5 0 a source_id: source_id is required for kind source_volume"]),
         ([alert("a", colour="red")], ["8:13 0 a colour: Extra inputs are not permitted"]),
         (
+            [alert("a", muted_until="2026-12-04T10:00:00Z")],
+            [
+                "8:18 0 a muted_until: is not part of an alert's code: use `streamalert alerts mute` / `unmute`"
+            ],
+        ),
+        (
             [
                 alert(
                     "a", channels=[{"type": "slack", "channel": "#x", "webhook_url": "http://example.com/x"}]
@@ -368,7 +374,13 @@ def test_prune_follows_who_may_delete(caller: dict[str, Any], expected: list[tup
 
 def test_export_is_the_create_body_in_key_order_and_applies_unchanged() -> None:
     alerts = [
-        stored("zeta", "al-1", channels=[SLACK_OUT], created_at="2026-11-01T00:00:00Z"),
+        stored(
+            "zeta",
+            "al-1",
+            channels=[SLACK_OUT],
+            created_at="2026-11-01T00:00:00Z",
+            muted_until="2026-12-04T10:00:00Z",  # a mute is the on-call's, not the file's
+        ),
         stored(None, "al-0", threshold_pct=2.5, enabled=False),
     ]
     text = export_document(alerts)

@@ -209,6 +209,9 @@ class Desired:
 
 
 KEY_REQUIRED = "is required: apply finds the alert by its key"
+OPERATIONAL_FIELDS = frozenset({"muted_until"})
+"""Set by whoever is on call, not by the file: an apply neither starts nor ends a mute."""
+OPERATIONAL = "is not part of an alert's code: use `streamalert alerts mute` / `unmute`"
 
 
 def check_entry(document: Document, index: int) -> tuple[Desired | None, list[Problem]]:
@@ -228,6 +231,8 @@ def check_entry(document: Document, index: int) -> tuple[Desired | None, list[Pr
 
     if not isinstance(body, dict):
         return None, [problem("", "must be a mapping of the alert's fields")]
+    if OPERATIONAL_FIELDS & body.keys():
+        return None, [problem(name, OPERATIONAL) for name in sorted(OPERATIONAL_FIELDS & body.keys())]
     try:
         checked = AlertCreate.model_validate(
             body | {"channels": with_stand_ins(body.get("channels"))}, strict=True
@@ -302,7 +307,7 @@ class Plan:
 def comparable(body: Mapping[str, Any]) -> dict[str, Any]:
     """An alert (the API's masked form, or a checked file entry dumped as JSON) reduced to what the
     file holds, secrets masked, so that the two can be compared field by field."""
-    fields = {name: body.get(name) for name in AlertCreate.model_fields}
+    fields = {name: body.get(name) for name in AlertCreate.model_fields if name not in OPERATIONAL_FIELDS}
     if not fields.get("name") and fields.get("kind") in KINDS:
         fields["name"] = KINDS[str(fields["kind"])].default_name
     return fields
@@ -434,7 +439,11 @@ def _deletions(
 def exported(alert: Mapping[str, Any]) -> dict[str, Any]:
     """An alert as the file holds it: the create body's fields in their order, absent ones left
     out, secrets as the API masked them, and its id as key when it has none."""
-    entry = {name: alert[name] for name in AlertCreate.model_fields if alert.get(name) is not None}
+    entry = {
+        name: alert[name]
+        for name in AlertCreate.model_fields
+        if alert.get(name) is not None and name not in OPERATIONAL_FIELDS
+    }
     return {"key": alert.get("key") or alert["id"]} | entry
 
 

@@ -28,7 +28,7 @@ from streamalert.records.alerts import (
     Threshold,
     check_subjects_and_threshold,
 )
-from streamalert.records.common import Id, StrictRecord
+from streamalert.records.common import Id, StrictRecord, Timestamp
 
 Channels = Annotated[list[Channel], Field(min_length=1, max_length=20)]
 
@@ -94,6 +94,19 @@ def _kind_table() -> str:
     return "Subject fields by kind (any other subject field must be absent or null): " + "; ".join(rows) + "."
 
 
+MutedUntil = Annotated[
+    Timestamp,
+    WithJsonSchema(
+        {
+            "type": "string",
+            "format": "date-time",
+            "description": "RFC 3339; until then the alert is evaluated and published but notifies no "
+            "channel. null (or a time already past) is not muted",
+        }
+    ),
+]
+
+
 class AlertCreate(StrictRecord):
     """`POST /v1/workspaces/{ws}/alerts`. Ids, creator and times are set by the server."""
 
@@ -113,11 +126,12 @@ class AlertCreate(StrictRecord):
     mapping_id: Id | None = None
     audience_id: Id | None = None
     enabled: bool = True
+    muted_until: MutedUntil | None = None
     channels: Channels
 
 
 class AlertPatch(StrictRecord):
-    """`PATCH …/alerts/{id}`: name, threshold, enabled and channels; absent fields stay as they are.
+    """`PATCH …/alerts/{id}`: name, threshold, enabled, muted_until and channels; absent fields stay as they are.
 
     Kind and subject are what an alert *is* (its state, incidents and event ids belong to
     them), so they cannot change: a different subject is a new alert. Channels are replaced as
@@ -133,6 +147,7 @@ class AlertPatch(StrictRecord):
     ] = None
     threshold_pct: RequestThreshold | None = None
     enabled: bool | None = None
+    muted_until: MutedUntil | None = None
     channels: Channels | None = None
     version: Annotated[int, Field(ge=1)] | None = None
 

@@ -164,6 +164,8 @@ class AlertConfig(StrictRecord):
     mapping_id: Id | None = None
     audience_id: Id | None = None
     enabled: bool = True
+    muted_until: Timestamp | None = None
+    """Evaluated and published, but no channel is notified before this time (docs/design.md#muting)."""
     channels: Annotated[list[Channel], Field(min_length=1, max_length=20)]
     created_by: Creator
     created_at: Timestamp

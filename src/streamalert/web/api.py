@@ -123,7 +123,7 @@ async def list_alerts(request: web.Request) -> web.Response:
     await wiring.state_view.sync()
     key = request.query.get("key")
     rows = [
-        alert_row(alert, wiring.state_view.of(alert)).model_dump(mode="json")
+        alert_row(alert, wiring.state_view.of(alert), datetime.now(UTC)).model_dump(mode="json")
         for alert in wiring.config_view.in_workspace(principal.workspace_id)
         if key is None or alert.key == key
     ]

@@ -43,6 +43,7 @@ class StatusChange(BaseModel):
     notification: Literal["firing", "resolved"] | None
     event_id: str | None
     observed: dict[str, Any] | None
+    muted: bool = False
 
 
 class History(BaseModel):
@@ -129,6 +130,13 @@ CREATE_EXAMPLES = {
         },
     }
 }
+MUTE_EXAMPLES = {
+    "mute": {
+        "summary": "mute until 14:00 UTC: evaluated and published, no channel notified",
+        "value": {"muted_until": "2026-11-28T14:00:00Z"},
+    },
+    "unmute": {"summary": "unmute now", "value": {"muted_until": None}},
+}
 
 
 @cache
@@ -207,10 +215,12 @@ def openapi_document() -> dict[str, Any]:
                 "parameters": [ws, alert_id],
                 "get": {"summary": "one alert", "responses": {"200": alert_ok, **ERRORS}},
                 "patch": {
-                    "summary": "edit, enable or disable an alert",
+                    "summary": "edit, enable, disable, mute or unmute an alert",
                     "requestBody": {
                         "required": True,
-                        "content": {"application/json": {"schema": _ref("AlertPatch")}},
+                        "content": {
+                            "application/json": {"schema": _ref("AlertPatch"), "examples": MUTE_EXAMPLES}
+                        },
                     },
                     "responses": {
                         "200": alert_ok,

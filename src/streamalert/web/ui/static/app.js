@@ -94,6 +94,21 @@ const hourFormat = new Intl.DateTimeFormat(undefined, { hour: "2-digit", minute:
 const formatDate = (iso) => dateFormat.format(new Date(iso));
 const formatTime = (iso) => timeFormat.format(new Date(iso));
 
+// A mute "until unmuted" is a time no one will reach (the API has no other form for it).
+const FOREVER = "9999-12-31T23:59:59Z";
+const mutedNow = (mutedUntil) => Boolean(mutedUntil) && new Date(mutedUntil) > new Date();
+
+function muteText(mutedUntil) {
+  if (new Date(mutedUntil).getUTCFullYear() >= 9999) return "Muted until unmuted";
+  const until = new Date(mutedUntil);
+  const today = new Date().toDateString() === until.toDateString();
+  return `Muted until ${today ? hourFormat.format(until) : timeFormat.format(until)}`;
+}
+
+function muteBadge(mutedUntil) {
+  return mutedNow(mutedUntil) ? h("span", { class: "mute-badge", title: mutedUntil }, muteText(mutedUntil)) : null;
+}
+
 function stateBadge(state) {
   return h("span", { class: `state state-${state}` }, STATE_NAMES[state] ?? state);
 }
@@ -297,7 +312,8 @@ function setupAlertsPage() {
       h("td", { "data-label": "Source" }, row.source_id ?? (row.mapping_id ? `mapping ${row.mapping_id}` : "—")),
       h("td", { "data-label": "Destination" }, row.destination_id ?? (row.audience_id ? `audience ${row.audience_id}` : "—")),
       h("td", { "data-label": "Created by" }, row.created_by.name, h("div", { class: "muted small" }, formatDate(row.created_at))),
-      h("td", { "data-label": "Status" }, h("span", { class: `status status-${row.status}` }, row.status)),
+      h("td", { "data-label": "Status" }, h("span", { class: `status status-${row.status}` }, row.status),
+        muteBadge(row.muted_until)),
       h("td", { "data-label": "Notification channels" }, h("span", { class: "icons" }, row.channel_types.map(channelIcon))),
       h("td", { "data-label": "State" }, stateBadge(row.state)),
       h("td", { class: "actions" }, toggle, menu));
@@ -584,6 +600,7 @@ async function setupAlertPage() {
   document.getElementById("alert-name").textContent = alert.name;
   document.getElementById("alert-body").hidden = false;
   renderSummary(alert);
+  setupMute(path, alert, (updated) => { alert = updated; renderSummary(alert); });
   let last = "";
   async function refresh() {
     try {
@@ -615,7 +632,7 @@ function renderSummary(alert) {
     ...subjects.filter(([key]) => alert[key]).map(([key, label]) => [label, alert[key]]),
     ["Threshold", thresholdText(alert)],
     ["Rule", ruleText(alert.kind, alert.threshold_pct)],
-    ["Status", alert.enabled ? "enabled" : "disabled"],
+    ["Status", h("span", {}, alert.enabled ? "enabled" : "disabled", muteBadge(alert.muted_until))],
     ["Notification channels", h("span", { class: "icons" }, alert.channels.map((c) =>
       h("span", { class: "channel-item" }, channelIcon(c.type), " ", c.address ?? c.channel ?? CHANNEL_NAMES[c.type])))],
     ["Created by", `${alert.created_by.name}, ${formatDate(alert.created_at)}`],
@@ -729,6 +746,34 @@ function formatNumber(value) {
   return Math.abs(value) >= 1000 ? Math.round(value).toLocaleString() : String(Math.round(value * 10) / 10);
 }
 
+function setupMute(path, alert, onChange) {
+  const state = document.getElementById("mute-state");
+  const error = document.getElementById("mute-error");
+  const unmute = document.getElementById("unmute");
+  function show(current) {
+    state.textContent = mutedNow(current.muted_until) ? muteText(current.muted_until) : "Not muted";
+    unmute.disabled = !mutedNow(current.muted_until);
+  }
+  async function set(mutedUntil) {
+    error.textContent = "";
+    try {
+      const updated = await api("PATCH", path, { muted_until: mutedUntil });
+      show(updated);
+      onChange(updated);
+    } catch (failure) {
+      error.textContent = `Could not change the mute: ${failure.message}`;
+    }
+  }
+  for (const button of document.querySelectorAll("[data-mute-hours]")) {
+    button.addEventListener("click", () => {
+      const hours = button.dataset.muteHours;
+      set(hours === "forever" ? FOREVER : new Date(Date.now() + Number(hours) * 3600_000).toISOString());
+    });
+  }
+  unmute.addEventListener("click", () => set(null));
+  show(alert);
+}
+
 function renderTimeline(history) {
   const list = document.getElementById("timeline");
   document.getElementById("timeline-empty").hidden = history.transitions.length > 0;
@@ -736,7 +781,9 @@ function renderTimeline(history) {
     h("li", { class: `transition transition-${t.status}` },
       h("time", { datetime: t.at }, formatTime(t.at)), " ",
       t.previous ? `${STATE_NAMES[t.previous]} → ` : "", stateBadge(t.status),
-      t.notification ? h("span", { class: "notified" }, ` · notified: ${t.notification} (incident ${t.incident})`) : "",
+      t.notification ? h("span", { class: "notified" }, t.muted
+        ? ` · muted: ${t.notification} (incident ${t.incident})`
+        : ` · notified: ${t.notification} (incident ${t.incident})`) : "",
       h("div", { class: "muted" }, observedText(t.observed)))));
 }
 
