@@ -7,6 +7,7 @@ start, the tests that need it fail; nothing skips.
 
 from __future__ import annotations
 
+import asyncio
 import os
 import subprocess
 import sys
@@ -16,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.support import REPO, WorkerProcess
+from tests.support import REPO, TOPIC_PREFIXES, WorkerProcess, delete_run_topics
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -27,7 +28,17 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 
 @pytest.fixture(scope="session")
 def kafka_bootstrap() -> Iterator[str]:
-    """`host:port` of a running Apache Kafka broker."""
+    """`host:port` of a running Apache Kafka broker; the topics the run made are deleted at its end."""
+    for bootstrap in _broker():
+        yield bootstrap
+        if TOPIC_PREFIXES:
+            try:
+                asyncio.run(asyncio.wait_for(delete_run_topics(bootstrap, TOPIC_PREFIXES), 120))
+            except Exception as error:  # cleanup only: the run's results stand
+                print(f"could not delete this run's topics: {type(error).__name__}: {error}")
+
+
+def _broker() -> Iterator[str]:
     explicit = os.environ.get("STREAMALERT_TEST_BOOTSTRAP")
     if explicit:
         yield explicit
@@ -48,7 +59,9 @@ def kafka_bootstrap() -> Iterator[str]:
 @pytest.fixture
 def unique() -> str:
     """A fresh id for topic prefixes, app ids and workspaces, so tests never share data."""
-    return f"t{uuid.uuid4().hex[:10]}"
+    fresh = f"t{uuid.uuid4().hex[:10]}"
+    TOPIC_PREFIXES.add(fresh)
+    return fresh
 
 
 def worker_env(bootstrap: str, prefix: str, data_dir: Path, **overrides: str) -> dict[str, str]:

@@ -142,7 +142,9 @@ class MemoryPublishedIndex:
             for number, _, value in self.topic.events:
                 if number == partition:
                     event = orjson.loads(value)
-                    known.add(event["alert_id"], event["incident"], event["state"])
+                    known.add(
+                        event["alert_id"], event["incident"], event["state"], event.get("muted") is True
+                    )
         return known
 
     def forget(self, partitions: set[int]) -> None:
@@ -174,6 +176,12 @@ class MemoryDeliveryLog:
     def is_final(self, event_id: str, channel: MaskedTarget) -> bool:
         return any(
             a.event_id == event_id and a.channel == channel and a.outcome != "retrying" for a in self.attempts
+        )
+
+    def was_delivered(self, event_id: str, channel: MaskedTarget) -> bool:
+        return any(
+            a.event_id == event_id and a.channel == channel and a.outcome == "delivered"
+            for a in self.attempts
         )
 
     def forgets(self, occurred_at: datetime, now: datetime) -> bool:

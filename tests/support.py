@@ -35,6 +35,29 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+TOPIC_PREFIXES: set[str] = set()
+"""Topic prefixes and app ids this test run used; their topics are deleted when it ends."""
+
+
+def topics_of_run(names: list[str], prefixes: set[str]) -> list[str]:
+    """The topics among `names` that belong to one of `prefixes` (`<p>.x` or `<p>-x`)."""
+    return sorted(n for n in names for p in prefixes if n == p or n.startswith((f"{p}.", f"{p}-")))
+
+
+async def delete_run_topics(bootstrap: str, prefixes: set[str]) -> int:
+    """Delete the topics of `prefixes`, so a dev broker does not pile up partitions (and open
+    files) over many runs; returns how many were deleted."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    await admin.start()
+    try:
+        doomed = topics_of_run(await admin.list_topics(), prefixes)
+        for start in range(0, len(doomed), 100):
+            await admin.delete_topics(doomed[start : start + 100])
+        return len(doomed)
+    finally:
+        await admin.close()
+
+
 @dataclass
 class WorkerProcess:
     """A `streamalert worker` subprocess with its own app id, topic prefix and data dir."""
@@ -50,6 +73,11 @@ class WorkerProcess:
     @property
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
+
+    def __post_init__(self) -> None:
+        for name in ("STREAMALERT_TOPIC_PREFIX", "STREAMALERT_APP_ID"):
+            if self.env.get(name):
+                TOPIC_PREFIXES.add(self.env[name])
 
     def start(self, timeout: float = 90.0) -> WorkerProcess:
         env = os.environ | self.env | {"STREAMALERT_WEB_PORT": str(self.port)}

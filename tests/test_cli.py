@@ -87,6 +87,15 @@ def test_a_bad_setting_is_one_line_naming_the_variable(
         (["alerts", "create", "--token", "t", "--channel", "carrier-pigeon:x"], "--channel"),
         (["alerts", "list", "--token", "t", "--url", "127.0.0.1:6066"], "--url"),
         (["alerts", "list", "-o", "yaml", "--token", "t"], "--output"),
+        (["alerts", "mute", "al-1", "--token", "t", "--for", "2x"], "--for"),
+        (["alerts", "mute", "al-1", "--token", "t", "--for", "0h"], "--for"),
+        (["alerts", "mute", "al-1", "--token", "t", "--until", "2026-11-28T14:00:00"], "--until"),
+        (["alerts", "mute", "al-1", "--token", "t", "--until", "tomorrow"], "--until"),
+        (["alerts", "mute", "al-1", "--token", "t"], "--for or --until"),
+        (
+            ["alerts", "mute", "al-1", "--token", "t", "--for", "2h", "--until", "2026-11-28T14:00:00Z"],
+            "--for or --until",
+        ),
     ],
 )
 def test_bad_arguments_name_the_argument(args: list[str], hint: str) -> None:
@@ -120,6 +129,7 @@ def test_no_token_is_a_usage_error() -> None:
         ["alerts", "disable", "a1"],
         ["alerts", "test", "a1"],
         ["alerts", "delete", "a1"],
+        ["alerts", "export"],
         ["notifications", "list"],
     ],
 )
@@ -129,6 +139,24 @@ def test_an_unreachable_api_names_its_url(args: list[str]) -> None:
     assert result.exit_code == ExitCode.UNREACHABLE
     line = one_line_error(result)
     assert url in line and "sat_secret_token_value" not in result.output
+
+
+VALID_FILE = "alerts:\n  - {key: a, kind: source_volume, source_id: web, threshold_pct: 4, channels: [{type: in_app}]}\n"
+
+
+def test_apply_checks_the_file_before_it_reaches_the_api(tmp_path: Path) -> None:
+    url = f"http://127.0.0.1:{free_port()}"  # nothing listens there: a problem is found first
+    path = tmp_path / "alerts.yaml"
+    path.write_text(VALID_FILE + "  - {key: b, kind: source_volume, threshold_pct: 4, channels: []}\n")
+    result = run("alerts", "apply", "-f", str(path), "--url", url, "--token", "sat_x")
+    assert result.exit_code == ExitCode.USAGE
+    assert result.output.splitlines() == [
+        f"{path}:3:63: alert 1 (b): channels: List should have at least 1 item after validation, not 0",
+        f"Error: {path}: 1 problem; nothing written",
+    ]
+    path.write_text(VALID_FILE)
+    unreachable = run("alerts", "apply", "-f", str(path), "--url", url, "--token", "sat_x")
+    assert unreachable.exit_code == ExitCode.UNREACHABLE and url in one_line_error(unreachable)
 
 
 def test_an_unreachable_broker_names_its_address() -> None:
@@ -376,3 +404,12 @@ def test_history_view_shows_state_changes_and_deliveries() -> None:
     assert changes == ["2026-11-28T09:00:00Z", "firing", "ok", "firing", "2"]
     assert lines[lines.index("STATUS CHANGES") + 3].split() == ["2026-11-28T08:00:00Z", "ok", "-", "-", "1"]
     assert lines[-1].split() == ["2026-11-28T09:00:01Z", "slack", "#ops", "1", "failed", "HTTP", "404"]
+
+
+def test_alert_table_shows_a_mute_in_force() -> None:
+    header, muted, plain = alert_table(
+        [ROW | {"muted_until": "2026-11-28T14:00:00.000Z"}, ROW | {"muted_until": None}]
+    ).splitlines()
+    start = header.index("MUTED UNTIL")
+    assert muted[start:].startswith("2026-11-28 14:00Z")
+    assert plain[start:].split()[0] == "-"

@@ -60,6 +60,14 @@ BASE = {"threshold_pct": 4, "channels": [{"type": "in_app"}]}
         ({"kind": "source_volume", "source_id": "s", "threshold_pct": 1000000}, False),
         ({"kind": "source_volume", "source_id": "s", "threshold_pct": "5"}, False),
         ({"kind": "source_volume", "source_id": "s", "enabled": 0}, False),
+        ({"kind": "source_volume", "source_id": "s", "key": "checkout-web.v2_1"}, True),
+        ({"kind": "source_volume", "source_id": "s", "key": None}, True),
+        ({"kind": "source_volume", "source_id": "s", "key": "Checkout"}, False),
+        ({"kind": "source_volume", "source_id": "s", "key": "-lead"}, False),
+        ({"kind": "source_volume", "source_id": "s", "key": "a b"}, False),
+        ({"kind": "source_volume", "source_id": "s", "key": ""}, False),
+        ({"kind": "source_volume", "source_id": "s", "key": "k" * 100}, True),
+        ({"kind": "source_volume", "source_id": "s", "key": "k" * 101}, False),
     ],
 )
 def test_the_document_and_the_server_agree_on_create(body: dict[str, Any], valid: bool) -> None:
@@ -125,3 +133,18 @@ def test_the_preview_example_is_valid() -> None:
     validator("Preview").validate(example)
     (days,) = post["parameters"]
     assert (days["name"], days["schema"]["minimum"], days["schema"]["maximum"]) == ("days", 1, 7)
+
+
+def test_the_create_examples_are_valid_and_the_key_is_documented() -> None:
+    document = openapi_document()
+    alerts = document["paths"]["/v1/workspaces/{ws}/alerts"]
+    examples = alerts["post"]["requestBody"]["content"]["application/json"]["examples"]
+    for example in examples.values():
+        assert validator("AlertCreate").is_valid(example["value"])
+        assert server_accepts(example["value"])
+    assert "409" in alerts["post"]["responses"]
+    assert [p["name"] for p in alerts["get"]["parameters"]] == ["key"]
+    assert (
+        "unique in the workspace"
+        in document["components"]["schemas"]["Alert"]["properties"]["key"]["anyOf"][0]["description"]
+    )

@@ -7,6 +7,7 @@ import contextlib
 import sys
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -194,14 +195,14 @@ def tokens() -> None:
     """API tokens, stored hashed on the compacted tokens topic that every worker follows."""
 
 
-def _duration(text: str | None) -> timedelta | None:
+def _duration(text: str | None, option: str = "--expires-in") -> timedelta | None:
     """`90m`, `12h`, `30d`, `2w` → a timedelta; None for no expiry."""
     if text is None:
         return None
     units = {"m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
     number, unit = text[:-1], text[-1:].lower()
     if unit not in units or not number.isdigit() or int(number) <= 0:
-        raise click.BadParameter("use a number and a unit: 90m, 12h, 30d or 2w", param_hint="--expires-in")
+        raise click.BadParameter("use a number and a unit: 90m, 12h, 30d or 2w", param_hint=option)
     return timedelta(**{units[unit]: int(number)})
 
 
@@ -397,6 +398,60 @@ def alerts_disable(url: str | None, token: str | None, alert_id: str) -> None:
     _set_enabled(url, token, alert_id, False)
 
 
+def _patch(url: str | None, token: str | None, alert_id: str, body: dict[str, Any]) -> Any:
+    client = _client(url, token)
+    return _call(
+        lambda: client.request("PATCH", f"/v1/workspaces/{client.workspace()}/alerts/{alert_id}", body)
+    )
+
+
+def _muted_until(for_: str | None, until: str | None, now: datetime) -> datetime:
+    from streamalert.records.common import parse_timestamp
+
+    if (for_ is None) == (until is None):
+        raise click.UsageError("give one of --for or --until")
+    if until is not None:
+        try:
+            return parse_timestamp(until)
+        except ValueError:
+            raise click.BadParameter(
+                "use an RFC 3339 time with an offset, e.g. 2026-11-28T14:00:00Z", param_hint="--until"
+            ) from None
+    duration = _duration(for_, "--for")
+    assert duration is not None
+    return now + duration
+
+
+@alerts.command("mute")
+@with_api
+@output_option
+@click.option("--for", "for_", help="how long, e.g. 90m, 2h, 1d, 2w")
+@click.option("--until", help="until an RFC 3339 time, e.g. 2026-11-28T14:00:00Z")
+@click.argument("alert_id", callback=_path_segment)
+def alerts_mute(
+    url: str | None, token: str | None, output: str, for_: str | None, until: str | None, alert_id: str
+) -> None:
+    """Mute an alert: it is still evaluated and published, but notifies no channel until then.
+
+    A firing that started while muted is notified once when the mute ends, if it still fires;
+    a resolve still reaches the channels that received the firing."""
+    from streamalert.records.common import format_timestamp
+
+    muted_until = _muted_until(for_, until, datetime.now(UTC))
+    alert = _patch(url, token, alert_id, {"muted_until": format_timestamp(muted_until)})
+    click.echo(as_json(alert) if output == "json" else f"muted {alert_id} until {alert['muted_until']}")
+
+
+@alerts.command("unmute")
+@with_api
+@output_option
+@click.argument("alert_id", callback=_path_segment)
+def alerts_unmute(url: str | None, token: str | None, output: str, alert_id: str) -> None:
+    """Unmute an alert: if it is firing since a muted firing, it notifies once on the next tick."""
+    alert = _patch(url, token, alert_id, {"muted_until": None})
+    click.echo(as_json(alert) if output == "json" else f"unmuted {alert_id}")
+
+
 @alerts.command("create")
 @with_api
 @click.option("--kind", type=click.Choice(list(ALERT_KINDS)), help="alert kind")
@@ -473,6 +528,104 @@ def alerts_test(url: str | None, token: str | None, output: str, alert_id: str) 
     failed = sum(1 for result in results if result["outcome"] != "delivered")
     if failed:
         raise CliError(f"{failed} of {len(results)} channels failed", ExitCode.CHANNEL_FAILED)
+
+
+def _workspace_alerts(client: ApiClient, workspace: str) -> list[dict[str, Any]]:
+    """Every alert of the workspace in full (secrets masked): the list has no channels."""
+    path = f"/v1/workspaces/{workspace}/alerts"
+    rows = _call(lambda: client.request("GET", path))["alerts"]
+    return [_call(partial(client.request, "GET", f"{path}/{row['id']}")) for row in rows]
+
+
+@alerts.command("export")
+@with_api
+def alerts_export(url: str | None, token: str | None) -> None:
+    """Write the workspace's alerts as an `alerts apply` file (YAML, secrets masked) to stdout."""
+    from streamalert.alerts.ascode import export_document
+
+    client = _client(url, token)
+    found = _workspace_alerts(client, _call(client.workspace))
+    for alert in found:
+        if alert.get("key") is None:
+            click.echo(f"{alert['id']} has no key: exported with its id as key", err=True)
+    click.echo(export_document(found), nl=False)
+
+
+@alerts.command("apply")
+@with_api
+@click.option("-f", "--file", "alerts_file", type=click.File("r"), required=True, help="the YAML file")
+@click.option("--dry-run", is_flag=True, help="print the plan, change nothing")
+@click.option("--prune", is_flag=True, help="also delete the workspace's alerts the file does not name")
+def alerts_apply(url: str | None, token: str | None, alerts_file: Any, dry_run: bool, prune: bool) -> None:
+    """Make the workspace's alerts what the file says: print the plan, then carry it out.
+
+    Every alert is checked before anything is written; `${VAR}` takes the environment variable's
+    value (`$${VAR}` is a literal `${VAR}`); a masked secret keeps the stored one."""
+    from streamalert.alerts.ascode import FileProblems, check_file, compute_plan, load_file
+
+    name = alerts_file.name
+    try:
+        document = load_file(alerts_file.read())
+    except FileProblems as error:
+        _file_problems(name, error.problems)
+    desired, problems = check_file(document)
+    if problems:
+        _file_problems(name, problems)
+    client = _client(url, token)
+    caller = _call(lambda: client.request("GET", "/v1/me"))
+    workspace = caller["workspace_id"]
+    plan = compute_plan(document, desired, _workspace_alerts(client, workspace), prune, caller)
+    if plan.problems:
+        _file_problems(name, plan.problems)
+    for action in plan.actions:
+        target = action.key + (
+            f" ({action.alert_id})" if action.alert_id and action.alert_id != action.key else ""
+        )
+        changes = f": {'; '.join(action.changes)}" if action.changes else ""
+        click.echo(f"{action.action:10} {target}{changes}")
+    counts = f"{plan.count('create')} to create, {plan.count('update')} to update, "
+    counts += f"{plan.count('unchanged')} unchanged" + (
+        f", {plan.count('delete')} to delete" if prune else ""
+    )
+    if not plan.writes:
+        click.echo(f"nothing to change ({counts})")
+        return
+    click.echo(f"plan: {counts}")
+    if dry_run:
+        click.echo("dry run: nothing written")
+        return
+    _carry_out(client, workspace, plan.writes)
+
+
+def _file_problems(name: str, problems: list[Any]) -> None:
+    for problem in problems:
+        click.echo(problem.describe(name), err=True)
+    counted = "1 problem" if len(problems) == 1 else f"{len(problems)} problems"
+    raise CliError(f"{name}: {counted}; nothing written", ExitCode.USAGE)
+
+
+def _carry_out(client: ApiClient, workspace: str, writes: list[Any]) -> None:
+    """The plan's writes in order, a progress line each; a refusal stops it, saying how far it got."""
+    path = f"/v1/workspaces/{workspace}/alerts"
+    done = {"create": "created", "update": "updated", "delete": "deleted"}
+    for number, action in enumerate(writes, 1):
+        if action.action == "create":
+            request = partial(client.request, "POST", path, action.body)
+        elif action.action == "update":
+            request = partial(client.request, "PATCH", f"{path}/{action.alert_id}", action.body)
+        else:
+            request = partial(client.request, "DELETE", f"{path}/{action.alert_id}")
+        try:
+            answer = _call(request)
+        except CliError as error:
+            error.message = (
+                f"{action.action} {action.key} failed after {number - 1} of {len(writes)} changes: "
+                + error.message
+            )
+            raise
+        alert_id = answer["id"] if answer else action.alert_id
+        click.echo(f"[{number}/{len(writes)}] {done[action.action]} {action.key} ({alert_id})", err=True)
+    click.echo(f"applied {len(writes)} change(s)")
 
 
 @main.group()

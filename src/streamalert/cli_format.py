@@ -13,6 +13,7 @@ import orjson
 from pydantic import BaseModel, SecretBytes, SecretStr
 from pydantic_settings import BaseSettings
 
+from streamalert.records.common import parse_timestamp
 from streamalert.text import pct, threshold
 
 
@@ -45,6 +46,7 @@ def alert_table(rows: list[dict[str, Any]]) -> str:
         "CREATED BY",
         "CREATED",
         "STATUS",
+        "MUTED UNTIL",
         "STATE",
         "CHANNELS",
     ]
@@ -58,12 +60,20 @@ def alert_table(rows: list[dict[str, Any]]) -> str:
             row["created_by"]["name"],
             row["created_at"][:10],
             row["status"],
+            muted_until_text(row.get("muted_until")),
             row.get("state") or "-",
             ",".join(row["channel_types"]),
         ]
         for row in rows
     ]
     return table(header, lines, empty="(no alerts)")
+
+
+def muted_until_text(value: str | None) -> str:
+    """`2026-11-28 14:00Z` for a mute in force (the row only has one then), `-` otherwise."""
+    if not value:
+        return "-"
+    return parse_timestamp(value).strftime("%Y-%m-%d %H:%MZ")
 
 
 def _channel_line(channel: dict[str, Any]) -> str:
@@ -87,6 +97,7 @@ def alert_detail(alert: dict[str, Any]) -> str:
         ("THRESHOLD", f"{alert['threshold_pct']}%"),
         ("SUBJECT", subject or "-"),
         ("STATUS", "enabled" if alert.get("enabled", True) else "disabled"),
+        ("MUTED UNTIL", alert.get("muted_until") or "-"),
         ("VERSION", alert.get("version", "-")),
         ("CREATED BY", f"{creator.get('name', '-')} ({creator.get('user_id', '-')})"),
         ("CREATED", alert.get("created_at", "-")),

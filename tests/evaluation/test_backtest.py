@@ -260,3 +260,37 @@ def test_counting_keeps_exactly_what_retained_since_says() -> None:
     state = apply(state, "events", [record(3, NOW)], NOW)
     assert window_total(state, kept - HOUR, kept) == 0
     assert window_total(state, kept, kept + HOUR) == 1
+
+
+def test_a_preview_decides_as_if_unmuted() -> None:
+    """A mute changes who is told, not what the alert decides: the backtest ignores it."""
+    from streamalert.alerts.editing import AlertCreate
+    from streamalert.records.alerts import Creator
+    from streamalert.web.preview import preview_config
+
+    request = AlertCreate.model_validate(
+        {
+            "kind": "source_volume",
+            "source_id": "web",
+            "threshold_pct": 9,
+            "channels": [{"type": "in_app"}],
+            "muted_until": (H - 60 * HOUR).isoformat(),
+        }
+    )
+    config = preview_config(request, "w", Creator(user_id="u", name="U"), NOW)
+    assert config.muted_until is None
+    state = events_state({30: 34, 100: 34, 101: 60})
+    muted = alert("source_volume", 9).model_copy(update={"muted_until": H - 60 * HOUR})
+    plain = backtest(alert("source_volume", 9), state, NOW, 7, kept_since=KEPT)
+    preview = backtest(config, state, NOW, 7, kept_since=KEPT)
+    assert (preview.evaluations, preview.transitions, preview.fired) == (
+        plain.evaluations,
+        plain.transitions,
+        plain.fired,
+    )
+    assert plain.fired >= 2
+    # Muted until the middle of the span, the live path adds an expiry notification: a second
+    # firing event of an incident, which is not a second firing.
+    muted_preview = backtest(muted, state, NOW, 7, kept_since=KEPT)
+    firings = [t.incident for t in muted_preview.transitions if t.state == "firing"]
+    assert len(firings) > len(set(firings)) and muted_preview.fired == plain.fired

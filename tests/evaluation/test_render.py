@@ -184,7 +184,7 @@ def test_rendered_record_follows_the_published_schema(
     document: dict[str, Any] = fired.model_dump(mode="json", by_alias=True)
     errors = [error.message for error in VALIDATOR.iter_errors(document)]
     assert errors == []
-    assert document["schema"] == "streamalert.alert-fired/v1"
+    assert document["schema"] == "streamalert.alert-fired/v2"
     assert document["state"] == state
     assert document["summary"] == expected
     assert document["subject"] == {field: config.subject.get(field) for field in document["subject"]}

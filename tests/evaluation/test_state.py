@@ -194,3 +194,17 @@ def test_rate_observations_round_trip_too() -> None:
     again = AlertState.from_bytes(state.to_bytes())
     assert again.observed == observed
     assert isinstance(again.history[0].observed, RateObserved)
+
+
+def test_an_alert_created_again_under_its_id_starts_afresh_but_numbers_incidents_on() -> None:
+    # A keyed alert deleted while firing and created again has the same id (it derives from the key).
+    old, _ = run([FIRE])
+    assert (old.open, old.incident, old.alert_created_at) == (True, 1, ALERT.created_at)
+    again = ALERT.model_copy(update={"created_at": ALERT.created_at + timedelta(days=3)})
+    state, transition = step(old, again, evaluation(FIRE), H)
+    assert transition is not None and (transition.state, transition.incident) == ("firing", 2)
+    assert transition.event_id != event_id(ALERT.id, 1, "firing")
+    assert [entry.incident for entry in state.history] == [2]
+    # The same alert keeps its state.
+    same, nothing = step(old, ALERT, evaluation(FIRE), H)
+    assert nothing is None and same.incident == 1

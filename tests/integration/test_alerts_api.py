@@ -63,6 +63,7 @@ def test_create_list_get_patch_disable_delete(module_worker: WorkerProcess, uniq
         {
             "id": alert_id,
             "name": "Source volume change",
+            "key": None,
             "kind": "source_volume",
             "threshold_pct": 4.5,
             "source_id": "web",
@@ -72,6 +73,7 @@ def test_create_list_get_patch_disable_delete(module_worker: WorkerProcess, uniq
             "created_by": {"user_id": "alice", "name": "User alice"},
             "created_at": created["created_at"],
             "status": "enabled",
+            "muted_until": None,
             "state": "insufficient_data",
             "channel_types": ["in_app"],
         }

@@ -41,7 +41,9 @@ def published(output: str, phase: str) -> int:
 
 
 def test_simulate_publishes_valid_keyed_records(kafka_bootstrap: str, unique: str) -> None:
-    settings = Settings(broker=f"kafka://{kafka_bootstrap}", topic_prefix=unique, partitions=PARTITIONS)
+    settings = Settings(
+        broker=f"kafka://{kafka_bootstrap}", app_id=unique, topic_prefix=unique, partitions=PARTITIONS
+    )
     asyncio.run(ensure_topics(settings))
     started = datetime.now(UTC)
     args = ["simulate", "--broker", settings.broker, "--prefix", unique, "--workspace", unique]

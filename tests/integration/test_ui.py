@@ -289,6 +289,43 @@ def test_delete_only_for_creator_and_owners(
     assert member.call("DELETE", f"/v1/workspaces/{{ws}}/alerts/{owners['id']}")[0] == 403
 
 
+def test_the_sheet_sets_a_key_once_and_says_when_it_is_taken(
+    tabs: Callable[..., Tab], worker: WorkerProcess, unique: str
+) -> None:
+    member = user(worker, unique, "kim", "Kim Keys", "member")
+    tab = signed_in(tabs, member)
+    page = tab.page
+    for attempt in range(2):
+        page.get_by_role("button", name="Create alert").click()
+        fill_sheet(page, "Source volume change", f"Keyed {attempt}", {"Source": "web"}, "4")
+        sheet = page.get_by_role("dialog", name="Create alert")
+        key = sheet.get_by_label("Alert key")
+        expect(key).to_have_accessible_description(re.compile("alerts as code"))
+        key.fill("web-volume")
+        sheet.get_by_label("In-app (the bell)").check()
+        if attempt == 1:
+            tab.expected_statuses.add(409)
+        sheet.get_by_role("button", name="Save alert").click()
+    # The second create of the key is refused next to the field, and nothing is saved.
+    expect(sheet.locator('[data-error="key"]')).to_have_text("is taken by another alert")
+    expect(key).to_have_attribute("aria-invalid", "true")
+    sheet.get_by_role("button", name="Cancel").click()
+    rows = member.call("GET", "/v1/workspaces/{ws}/alerts")[1]["alerts"]
+    assert [(row["name"], row["key"]) for row in rows] == [("Keyed 0", "web-volume")]
+
+    # Editing shows the key, fixed.
+    page.get_by_role("button", name="Actions for Keyed 0").click()
+    page.get_by_role("menuitem", name="Edit").click()
+    sheet = page.get_by_role("dialog", name="Edit alert")
+    expect(sheet.get_by_label("Alert key")).to_have_value("web-volume")
+    expect(sheet.get_by_label("Alert key")).not_to_be_editable()
+    sheet.get_by_label("Threshold (%)").fill("6")
+    sheet.get_by_role("button", name="Save alert").click()
+    expect(sheet).to_be_hidden()
+    stored = member.call("GET", f"/v1/workspaces/{{ws}}/alerts/{rows[0]['id']}")[1]
+    assert (stored["key"], stored["threshold_pct"], stored["version"]) == ("web-volume", 6, 2)
+
+
 def at(hours_before: float) -> str:
     hour = datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
     return (hour - timedelta(hours=hours_before, minutes=-30)).isoformat()

@@ -21,13 +21,14 @@ from streamalert.alerts.masking import mask_secret, mask_url
 from streamalert.kinds import KINDS, SUBJECT_FIELDS, AlertKind
 from streamalert.records.alerts import (
     AlertConfig,
+    AlertKey,
     AlertName,
     Channel,
     Creator,
     Threshold,
     check_subjects_and_threshold,
 )
-from streamalert.records.common import Id, StrictRecord
+from streamalert.records.common import Id, StrictRecord, Timestamp
 
 Channels = Annotated[list[Channel], Field(min_length=1, max_length=20)]
 
@@ -93,6 +94,19 @@ def _kind_table() -> str:
     return "Subject fields by kind (any other subject field must be absent or null): " + "; ".join(rows) + "."
 
 
+MutedUntil = Annotated[
+    Timestamp,
+    WithJsonSchema(
+        {
+            "type": "string",
+            "format": "date-time",
+            "description": "RFC 3339; until then the alert is evaluated and published but notifies no "
+            "channel. null (or a time already past) is not muted",
+        }
+    ),
+]
+
+
 class AlertCreate(StrictRecord):
     """`POST /v1/workspaces/{ws}/alerts`. Ids, creator and times are set by the server."""
 
@@ -105,17 +119,19 @@ class AlertCreate(StrictRecord):
 
     kind: AlertKind
     name: AlertName | None = None
+    key: AlertKey | None = None
     threshold_pct: RequestThreshold
     source_id: Id | None = None
     destination_id: Id | None = None
     mapping_id: Id | None = None
     audience_id: Id | None = None
     enabled: bool = True
+    muted_until: MutedUntil | None = None
     channels: Channels
 
 
 class AlertPatch(StrictRecord):
-    """`PATCH …/alerts/{id}`: name, threshold, enabled and channels; absent fields stay as they are.
+    """`PATCH …/alerts/{id}`: name, threshold, enabled, muted_until and channels; absent fields stay as they are.
 
     Kind and subject are what an alert *is* (its state, incidents and event ids belong to
     them), so they cannot change: a different subject is a new alert. Channels are replaced as
@@ -126,13 +142,17 @@ class AlertPatch(StrictRecord):
     """
 
     name: AlertName | None = None
+    key: Annotated[
+        AlertKey | None, Field(description="if sent, the alert's own key: a key cannot change")
+    ] = None
     threshold_pct: RequestThreshold | None = None
     enabled: bool | None = None
+    muted_until: MutedUntil | None = None
     channels: Channels | None = None
     version: Annotated[int, Field(ge=1)] | None = None
 
 
-IMMUTABLE_FIELDS = ("kind", *SUBJECT_FIELDS)
+IMMUTABLE_FIELDS = ("kind", *SUBJECT_FIELDS, "key")
 
 
 class VersionConflict(Exception):
@@ -199,6 +219,16 @@ def check_kind_rules(data: dict[str, Any]) -> None:
         raise InvalidRequest([{"field": field, "message": message}]) from None
 
 
+KEYED_ID_NAMESPACE = uuid.UUID("4f1d2c8e-6b7a-5e3f-9c0d-a1b2c3d4e5f6")
+
+
+def keyed_alert_id(workspace_id: str, key: str) -> str:
+    """The id of the workspace's alert with this key: the same on every worker, so two creates of one
+    key are two writes of one record key on `alert-configs`, and its compare-and-set (the view's
+    `decide`) lets exactly one of them win. Workspace ids never contain `/`."""
+    return f"al-{uuid.uuid5(KEYED_ID_NAMESPACE, f'{workspace_id}/{key}').hex[:20]}"
+
+
 def new_alert(
     request: AlertCreate, workspace_id: str, creator: Creator, now: datetime, alert_id: str | None = None
 ) -> AlertConfig:
@@ -207,7 +237,8 @@ def new_alert(
     check_kind_rules(data)
     return AlertConfig(
         **data,
-        id=alert_id or f"al-{uuid.uuid4().hex[:20]}",
+        id=alert_id
+        or (keyed_alert_id(workspace_id, request.key) if request.key else f"al-{uuid.uuid4().hex[:20]}"),
         workspace_id=workspace_id,
         created_by=creator,
         created_at=now,

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from pydantic import Field
 
 from streamalert.alerts.masking import masked_channel
+from streamalert.evaluation.mute import is_muted
 from streamalert.evaluation.state import AlertState
 from streamalert.kinds import AlertKind
 from streamalert.records.alerts import (
@@ -55,6 +57,7 @@ class AlertRow(StrictRecord):
 
     id: Id
     name: str
+    key: str | None = None
     kind: AlertKind
     threshold_pct: Percent
     source_id: Id | None
@@ -64,6 +67,9 @@ class AlertRow(StrictRecord):
     created_by: Creator
     created_at: Timestamp
     status: Literal["enabled", "disabled"]
+    muted_until: Timestamp | None = Field(
+        None, description="set while the alert is muted: no channel is notified before then"
+    )
     state: Literal["ok", "firing", "insufficient_data"]
     channel_types: list[ChannelType]
 
@@ -75,10 +81,11 @@ def alert_body(alert: AlertConfig) -> dict[str, Any]:
     return body
 
 
-def alert_row(alert: AlertConfig, state: AlertState | None) -> AlertRow:
+def alert_row(alert: AlertConfig, state: AlertState | None, now: datetime) -> AlertRow:
     return AlertRow(
         id=alert.id,
         name=alert.name,
+        key=alert.key,
         kind=alert.kind,
         threshold_pct=alert.threshold_pct,
         source_id=alert.source_id,
@@ -88,6 +95,7 @@ def alert_row(alert: AlertConfig, state: AlertState | None) -> AlertRow:
         created_by=alert.created_by,
         created_at=alert.created_at,
         status="enabled" if alert.enabled else "disabled",
+        muted_until=alert.muted_until if is_muted(alert.muted_until, now) else None,
         state=current_status(state),
         channel_types=sorted({channel.type for channel in alert.channels}),
     )

@@ -56,7 +56,7 @@ class Preview(StrictRecord):
     evaluations: list[HourEvaluation]
     transitions: list[PreviewTransition]
     fired: int
-    """Transitions to firing in the span."""
+    """Transitions to firing in the span: incidents opened."""
     from_: Timestamp = Field(alias="from")
     """The first hour evaluated."""
     to: Timestamp
@@ -124,7 +124,8 @@ def backtest(
     return Preview(
         evaluations=evaluations,
         transitions=transitions,
-        fired=sum(1 for transition in transitions if transition.state == "firing"),
+        # Incidents, not firing events: a mute's expiry notification fires an incident again.
+        fired=len({transition.incident for transition in transitions if transition.state == "firing"}),
         from_=hours[0],
         to=hours[-1],
         suggested_threshold_pct=suggested_threshold(KINDS[alert.kind].decision == "rate", observed),

@@ -186,18 +186,26 @@ class EvaluationPipeline:
         EVALUATIONS.labels(state.status).inc()
         if transition is not None:
             await self.publish(alert, transition, partition, log_of_partition)
-        # persist: only after the transition it records is acknowledged
-        if previous is None or changed(previous, state):
+        # persist: only after the transition it records is acknowledged; a state that alert-fired
+        # corrected (adopted) is written even when this evaluation changes nothing else
+        if previous is None or previous is not stored or changed(previous, state):
             self.states.put(key, state.to_bytes())
 
     async def publish(
         self, alert: AlertConfig, transition: Transition, partition: int, log_of_partition: PartitionLog
     ) -> None:
         event = render_alert_fired(alert, transition)
-        if log_of_partition.holds(alert.id, event.incident, event.state):
+        if log_of_partition.holds(alert.id, event.incident, event.state, event.muted):
             return  # published before a crash: the same transition has the same event id
         value = orjson.dumps(event.model_dump(mode="json", by_alias=True))
         await self.publisher.publish(alert.id.encode(), value, partition)
-        log_of_partition.add(alert.id, event.incident, event.state)
+        log_of_partition.add(alert.id, event.incident, event.state, event.muted)
         TRANSITIONS.labels(event.state).inc()
-        log.info("alert %s %s (incident %d): %s", alert.id, event.state, event.incident, event.summary)
+        log.info(
+            "alert %s %s%s (incident %d): %s",
+            alert.id,
+            event.state,
+            " (muted)" if event.muted else "",
+            event.incident,
+            event.summary,
+        )

@@ -7,7 +7,8 @@ recomputes the same transition, with the same deterministic event id, and skips 
 
 Only the latest event of each alert is kept (memory bounded by the alerts, not by the
 events). That is enough: an alert's transitions are ordered, (incident 1, firing) <
-(1, resolved) < (2, firing) < ..., `adopt_published` moves the state up to the latest
+(1, resolved) < (2, firing) < ..., a muted firing coming before the unmuted one that
+notifies when its mute ends (docs/design.md#muting), `adopt_published` moves the state up to the latest
 published one, and `step` only ever produces the next position after the state. So a
 transition is already published exactly when its position is at or before the latest one
 (`PartitionLog.holds`), which is what a set of every event id answered before.
@@ -32,11 +33,13 @@ log = logging.getLogger(__name__)
 class LatestEvent:
     incident: int
     state: str
+    muted: bool = False
 
 
-def position(incident: int, state: str) -> tuple[int, bool]:
-    """Where a transition stands in its alert's sequence: a resolve comes after its firing."""
-    return (incident, state == "resolved")
+def position(incident: int, state: str, muted: bool = False) -> tuple[int, int]:
+    """Where a transition stands in its alert's sequence: a resolve comes after its firing, and an
+    unmuted firing (the first one, or the expiry notification) after a muted one."""
+    return (incident, 2 if state == "resolved" else 0 if muted else 1)
 
 
 @dataclass
@@ -44,16 +47,20 @@ class PartitionLog:
     latest: dict[str, LatestEvent] = field(default_factory=dict)
     events_read: int = 0
 
-    def add(self, alert_id: str, incident: int, state: str) -> None:
+    def add(self, alert_id: str, incident: int, state: str, muted: bool = False) -> None:
         self.events_read += 1
         known = self.latest.get(alert_id)
-        if known is None or position(incident, state) >= position(known.incident, known.state):
-            self.latest[alert_id] = LatestEvent(incident, state)
+        if known is None or position(incident, state, muted) >= position(
+            known.incident, known.state, known.muted
+        ):
+            self.latest[alert_id] = LatestEvent(incident, state, muted)
 
-    def holds(self, alert_id: str, incident: int, state: str) -> bool:
-        """True when the transition (incident, state) of the alert is already on `alert-fired`."""
+    def holds(self, alert_id: str, incident: int, state: str, muted: bool = False) -> bool:
+        """True when the transition (incident, state, muted) of the alert is already on `alert-fired`."""
         known = self.latest.get(alert_id)
-        return known is not None and position(incident, state) <= position(known.incident, known.state)
+        return known is not None and position(incident, state, muted) <= position(
+            known.incident, known.state, known.muted
+        )
 
 
 class PublishedIndex:
@@ -90,7 +97,12 @@ class PublishedIndex:
                 for record in (await consumer.getmany(tp, timeout_ms=500)).get(tp, []):
                     try:
                         event = orjson.loads(record.value)
-                        found.add(event["alert_id"], int(event.get("incident", 1)), event["state"])
+                        found.add(
+                            event["alert_id"],
+                            int(event.get("incident", 1)),
+                            event["state"],
+                            event.get("muted") is True,
+                        )
                     except (orjson.JSONDecodeError, KeyError, TypeError, ValueError):
                         log.warning(
                             "%s[%d]@%d is not an alert-fired event", self.topic, partition, record.offset
@@ -118,9 +130,14 @@ def adopt_published(previous: AlertState | None, latest: LatestEvent | None) -> 
         return previous
     before = previous if previous is not None else AlertState()
     published_open = latest.state == "firing"
+    published_muted = published_open and latest.muted  # its expiry notification is still to come
     ahead = latest.incident > before.incident or (
-        latest.incident == before.incident and before.open and not published_open
+        latest.incident == before.incident
+        and before.open
+        and (not published_open or (before.muted_firing and not published_muted))
     )
     if not ahead:
         return previous
-    return before.model_copy(update={"incident": latest.incident, "open": published_open})
+    return before.model_copy(
+        update={"incident": latest.incident, "open": published_open, "muted_firing": published_muted}
+    )

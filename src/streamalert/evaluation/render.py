@@ -33,6 +33,7 @@ def render_alert_fired(alert: AlertConfig, transition: Transition) -> AlertFired
         observed=transition.observed,
         occurred_at=transition.occurred_at,
         summary=summary(alert, transition.state, transition.observed, transition.threshold_pct),
+        muted=transition.muted,
     )
 
 

@@ -3,7 +3,8 @@
 A notification is sent when an alert starts firing with no incident open (`firing`), and when
 it is back to `ok` while an incident is open (`resolved`). `insufficient_data` never notifies
 and does not close an open incident, so firing → insufficient_data → firing sends nothing new
-and firing → insufficient_data → ok sends one `resolved`.
+and firing → insufficient_data → ok sends one `resolved`. A muted alert's transitions are the
+same, marked muted, plus one expiry notification when its mute ends (`evaluation.mute`).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import orjson
 from pydantic import BaseModel, ConfigDict
 
 from streamalert.evaluation.decide import Evaluation, Observed, Status
+from streamalert.evaluation.mute import expiry_due, expiry_event_id, is_muted, resolve_is_muted
 from streamalert.records.alerts import AlertConfig
 from streamalert.records.common import Percent, Timestamp
 from streamalert.records.outputs import Window
@@ -52,6 +54,8 @@ class Transition(_Model):
     window: Window
     baseline_window: Window
     observed: Observed
+    muted: bool = False
+    """Published with `muted: true` (see `evaluation.mute`)."""
 
 
 class HistoryEntry(_Model):
@@ -68,6 +72,7 @@ class HistoryEntry(_Model):
     window: Window
     baseline_window: Window
     observed: Observed | None = None
+    muted: bool = False
 
 
 class AlertState(_Model):
@@ -79,9 +84,14 @@ class AlertState(_Model):
     """Firings so far; the current or last incident's number."""
     open: bool = False
     """A firing was notified and its resolution not yet."""
+    muted_firing: bool = False
+    """The open incident's firing was published muted and no expiry notification followed yet."""
     status_since: Timestamp | None = None
     evaluated_at: Timestamp | None = None
     alert_version: int = 0
+    alert_created_at: Timestamp | None = None
+    """When the alert this state belongs to was created: a keyed alert deleted and created again
+    has the same id (it derives from the key) but must not inherit the old one's state."""
     observed: Observed | None = None
     window: Window | None = None
     baseline_window: Window | None = None
@@ -106,26 +116,38 @@ def step(
 ) -> tuple[AlertState, Transition | None]:
     """The state after `evaluation`, and the transition to notify, if any."""
     before = previous if previous is not None else AlertState()
+    if before.alert_created_at not in (None, alert.created_at):
+        # Incidents are numbered on, so the new alert's event ids never repeat the old one's.
+        before = AlertState(incident=before.incident)
     status = evaluation.status
-    incident, is_open = before.incident, before.open
+    incident, is_open, firing_was_muted = before.incident, before.open, before.muted_firing
+    muted_now = is_muted(alert.muted_until, now)
     transition: Transition | None = None
     notification: Notification | None = None
+    muted = expiry = False
     if status == "firing" and not is_open:
         incident, is_open, notification = incident + 1, True, "firing"
+        muted = firing_was_muted = muted_now
     elif status == "ok" and is_open:
         is_open, notification = False, "resolved"
+        muted, firing_was_muted = resolve_is_muted(muted_now, firing_was_muted), False
+    elif expiry_due(is_open, status == "firing", firing_was_muted, muted_now):
+        notification, expiry, firing_was_muted = "firing", True, False
     if notification is not None:
         assert evaluation.observed is not None, "a firing or ok evaluation has observed values"
         transition = Transition(
             state=notification,
             incident=incident,
-            event_id=event_id(alert.id, incident, notification),
+            event_id=expiry_event_id(alert.id, incident)
+            if expiry
+            else event_id(alert.id, incident, notification),
             occurred_at=now,
             alert_version=alert.version,
             threshold_pct=alert.threshold_pct,
             window=evaluation.window,
             baseline_window=evaluation.baseline_window,
             observed=evaluation.observed,
+            muted=muted,
         )
     history = before.history
     changed = status != before.status
@@ -142,15 +164,18 @@ def step(
             window=evaluation.window,
             baseline_window=evaluation.baseline_window,
             observed=evaluation.observed,
+            muted=muted,
         )
         history = (*history, entry)[-HISTORY_LIMIT:]
     after = AlertState(
         status=status,
         incident=incident,
         open=is_open,
+        muted_firing=firing_was_muted,
         status_since=now if changed or before.status_since is None else before.status_since,
         evaluated_at=now,
         alert_version=alert.version,
+        alert_created_at=alert.created_at,
         observed=evaluation.observed,
         window=evaluation.window,
         baseline_window=evaluation.baseline_window,

@@ -13,6 +13,7 @@ from typing import Any
 from aiokafka.structs import ConsumerRecord
 
 from streamalert.evaluation.state import AlertState
+from streamalert.records.alerts import AlertConfig
 from streamalert.topic_view import TopicView
 
 log = logging.getLogger(__name__)
@@ -25,6 +26,14 @@ class AlertStateView(TopicView):
 
     def get(self, alert_id: str) -> AlertState | None:
         return self._states.get(alert_id)
+
+    def of(self, alert: AlertConfig) -> AlertState | None:
+        """The alert's state; None while the id's state is still a deleted alert's (a keyed alert
+        created again has the same id, and its first evaluation starts afresh)."""
+        state = self._states.get(alert.id)
+        if state is not None and state.alert_created_at not in (None, alert.created_at):
+            return None
+        return state
 
     def apply(self, record: ConsumerRecord[bytes, bytes]) -> None:
         if record.key is None:

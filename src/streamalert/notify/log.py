@@ -10,7 +10,9 @@ most FINAL_LIMIT of them, oldest forgotten first. The log knows the newest time 
 `forgets(occurred_at)` tells the notifier that it can no longer answer for an event that old:
 the notifier then does not deliver it (see docs/operations.md, "Bounded memory"). Every final
 attempt of an event is made after the event occurred, so for any newer event nothing of it
-was forgotten, and "already delivered" stays exact.
+was forgotten, and "already delivered" stays exact. The pairs that ended delivered are kept
+apart as well, with the same bounds: a muted resolve goes only to the channels that received
+its firing (docs/design.md#muting).
 """
 
 from __future__ import annotations
@@ -90,6 +92,7 @@ class DeliveryLog(TopicView):
     def __init__(self, kafka: Mapping[str, Any], topic: str) -> None:
         super().__init__(kafka, topic, client_id="streamalert-deliveries", writable=True)
         self._final = FinalKeys()
+        self._delivered = FinalKeys()
         self._by_alert: dict[str, deque[DeliveryAttempt]] = defaultdict(
             lambda: deque(maxlen=HISTORY_PER_ALERT)
         )
@@ -97,6 +100,10 @@ class DeliveryLog(TopicView):
     def is_final(self, event_id: str, channel: MaskedTarget) -> bool:
         """True when this event's delivery to this channel ended, delivered or failed."""
         return delivery_key(event_id, channel) in self._final
+
+    def was_delivered(self, event_id: str, channel: MaskedTarget) -> bool:
+        """True when this event reached this channel."""
+        return delivery_key(event_id, channel) in self._delivered
 
     def forgets(self, occurred_at: datetime, now: datetime) -> bool:
         """True when the log can no longer tell whether an event that old was delivered."""
@@ -120,3 +127,5 @@ class DeliveryLog(TopicView):
         self._by_alert[attempt.alert_id].append(attempt)
         if attempt.outcome != "retrying":
             self._final.add(delivery_key(attempt.event_id, attempt.channel), attempt.at)
+        if attempt.outcome == "delivered":
+            self._delivered.add(delivery_key(attempt.event_id, attempt.channel), attempt.at)

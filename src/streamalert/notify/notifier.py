@@ -8,7 +8,9 @@ events in progress, so a flood of events waits in Kafka, not in memory. An event
 only once all its deliveries are final; the source commits up to the first unacknowledged
 event, so after a crash the unfinished events come back and the delivery log skips the channels
 already done. On a revoke, deliveries in progress get a deadline to finish before the partition
-moves, so the next owner finds them in the delivery log. See docs/design.md#notification.
+moves, so the next owner finds them in the delivery log. A muted event is recorded as `muted`
+for each channel it is not sent to (`evaluation.mute.channel_action`). See
+docs/design.md#notification.
 """
 
 from __future__ import annotations
@@ -20,8 +22,11 @@ from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import Protocol
 
+import orjson
 from pydantic import ValidationError
 
+from streamalert.evaluation.mute import channel_action, expiry_event_id
+from streamalert.evaluation.state import event_id
 from streamalert.metrics import DELIVERIES, DELIVERIES_UNRECORDED, DELIVERY_ATTEMPTS, DELIVERY_LATENCY
 from streamalert.notify import target_of
 from streamalert.notify.base import Integration, utc_now
@@ -60,6 +65,8 @@ class DeliveryRecords(Synced, Protocol):
     """The `deliveries` topic as every worker sees it (`notify.log.DeliveryLog`)."""
 
     def is_final(self, event_id: str, channel: MaskedTarget) -> bool: ...
+
+    def was_delivered(self, event_id: str, channel: MaskedTarget) -> bool: ...
 
     def forgets(self, occurred_at: datetime, now: datetime) -> bool: ...
 
@@ -109,8 +116,8 @@ class Notifier:
     ) -> tuple[AlertFired, AlertConfig] | None:
         """The event and its alert, or None when nothing is to be delivered (ack it at once)."""
         try:
-            event = AlertFired.model_validate_json(value or b"")
-        except ValidationError:
+            event = AlertFired.read(value or b"")
+        except (ValidationError, orjson.JSONDecodeError):
             log.error("alert-fired[%d]@%d is not an alert-fired event; skipped", partition, offset)
             return None
         if partition not in self.synced:
@@ -162,12 +169,25 @@ class Notifier:
             return  # done before, or a redelivered copy of the event is already on it
         self.delivering.add(key)
         try:
-            final = await self._settle(event, channel, target)
+            send = channel_action(event, self._received_firing(event, target)) == "send"
+            final = await self._settle(event, channel, target, send)
         finally:
             self.delivering.discard(key)
         _observe(event, target, final)
 
-    async def _settle(self, event: AlertFired, channel: Channel, target: MaskedTarget) -> DeliveryAttempt:
+    def _received_firing(self, event: AlertFired, target: MaskedTarget) -> bool:
+        """The delivery log shows `target` received this incident's firing or its expiry notification."""
+        return any(
+            self.deliveries.was_delivered(firing, target)
+            for firing in (
+                event_id(event.alert_id, event.incident, "firing"),
+                expiry_event_id(event.alert_id, event.incident),
+            )
+        )
+
+    async def _settle(
+        self, event: AlertFired, channel: Channel, target: MaskedTarget, send: bool
+    ) -> DeliveryAttempt:
         recorded = 0
 
         async def record(attempt: DeliveryAttempt) -> None:
@@ -177,6 +197,17 @@ class Notifier:
             recorded = attempt.attempt
 
         async def run() -> DeliveryAttempt:
+            if not send:
+                muted = DeliveryAttempt(
+                    event_id=event.event_id,
+                    alert_id=event.alert_id,
+                    channel=target,
+                    attempt=1,
+                    outcome="muted",
+                    at=utc_now(),
+                )
+                await record(muted)
+                return muted
             integration = self.integration_for(channel)
             return await deliver(
                 integration,
@@ -240,7 +271,7 @@ def _observe(event: AlertFired, target: MaskedTarget, final: DeliveryAttempt) ->
     DELIVERIES.labels(target.type, final.outcome).inc()
     if final.outcome == "delivered":
         DELIVERY_LATENCY.labels(target.type).observe(max((final.at - event.occurred_at).total_seconds(), 0.0))
-    log_outcome = log.info if final.outcome == "delivered" else log.warning
+    log_outcome = log.info if final.outcome in ("delivered", "muted") else log.warning
     log_outcome(
         "delivery %s of alert %s %s to %s %s: %s after %d attempt(s)%s",
         event.event_id,

@@ -124,6 +124,17 @@ class Creator(StrictRecord):
 
 Threshold = Annotated[Percent, Field(gt=Decimal(0), max_digits=12, decimal_places=6)]
 AlertName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+AlertKey = Annotated[
+    str,
+    StringConstraints(min_length=1, max_length=100, pattern=r"^[a-z0-9][a-z0-9._-]*$"),
+    Field(
+        description="a stable identifier chosen by the user, unique in the workspace (lower-case letters, "
+        "digits, `.`, `_`, `-`; at most 100): `streamalert alerts apply` matches a file's alerts by it. "
+        "Set when the alert is created and fixed afterwards, like kind and subject: the alert's id "
+        "derives from it.",
+        examples=["checkout-volume"],
+    ),
+]
 
 
 def check_subjects_and_threshold(kind: str, threshold: Decimal, subjects: dict[str, str | None]) -> None:
@@ -146,12 +157,15 @@ class AlertConfig(StrictRecord):
     workspace_id: Id
     kind: AlertKind
     name: AlertName
+    key: AlertKey | None = None
     threshold_pct: Threshold
     source_id: Id | None = None
     destination_id: Id | None = None
     mapping_id: Id | None = None
     audience_id: Id | None = None
     enabled: bool = True
+    muted_until: Timestamp | None = None
+    """Evaluated and published, but no channel is notified before this time (docs/design.md#muting)."""
     channels: Annotated[list[Channel], Field(min_length=1, max_length=20)]
     created_by: Creator
     created_at: Timestamp

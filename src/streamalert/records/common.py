@@ -38,16 +38,23 @@ def parse_timestamp(value: Any) -> datetime:
         except (OverflowError, OSError, ValueError) as error:
             raise ValueError(f"epoch milliseconds out of range: {value}") from error
     if isinstance(value, str):
-        try:
-            parsed = datetime.fromisoformat(value)
-        except ValueError as error:
-            raise ValueError(f"not an RFC 3339 timestamp: {value!r}") from error
-        if "T" not in value.upper() and " " not in value:
-            raise ValueError(f"not an RFC 3339 timestamp (date only): {value!r}")
-        if parsed.tzinfo is None:
-            raise ValueError(f"RFC 3339 timestamp needs an offset such as Z: {value!r}")
-        return parsed.astimezone(UTC)
+        return _parse_rfc3339(value)
     raise ValueError("timestamp must be an RFC 3339 string or integer epoch milliseconds")
+
+
+def _parse_rfc3339(value: str) -> datetime:
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError as error:
+        raise ValueError(f"not an RFC 3339 timestamp: {value!r}") from error
+    if "T" not in value.upper() and " " not in value:
+        raise ValueError(f"not an RFC 3339 timestamp (date only): {value!r}")
+    if parsed.tzinfo is None:
+        raise ValueError(f"RFC 3339 timestamp needs an offset such as Z: {value!r}")
+    try:
+        return parsed.astimezone(UTC)
+    except OverflowError:  # 9999-12-31T23:00:00-05:00 is past the last representable instant
+        raise ValueError(f"timestamp out of range: {value!r}") from None
 
 
 def format_timestamp(value: datetime) -> str:

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 from typing import Annotated, Final, Literal
 
-from pydantic import Field
+import orjson
+from pydantic import Field, ValidationError
 
 from streamalert.kinds import AlertKind
 from streamalert.records.alerts import ChannelType
 from streamalert.records.common import Id, Percent, StrictRecord, Timestamp
 
-ALERT_FIRED_SCHEMA: Final = "streamalert.alert-fired/v1"
+ALERT_FIRED_SCHEMA: Final = "streamalert.alert-fired/v2"
+ALERT_FIRED_SCHEMA_V1: Final = "streamalert.alert-fired/v1"
 
 
 class Window(StrictRecord):
@@ -53,7 +55,7 @@ class AlertFired(StrictRecord):
     Holds no secret: channels are not part of it.
     """
 
-    schema_: Literal["streamalert.alert-fired/v1"] = Field(ALERT_FIRED_SCHEMA, alias="schema")
+    schema_: Literal["streamalert.alert-fired/v2"] = Field(ALERT_FIRED_SCHEMA, alias="schema")
     event_id: str
     alert_id: Id
     workspace_id: Id
@@ -70,8 +72,26 @@ class AlertFired(StrictRecord):
     observed: ChangeObserved | RateObserved
     occurred_at: Timestamp
     summary: str
+    muted: bool = Field(
+        False,
+        description="the alert was muted: channels are not notified of a muted firing, and a muted "
+        "resolve reaches only the channels that received the incident's firing. A firing with muted "
+        "false for an incident whose firing was muted is the notification sent when the mute ended",
+    )
 
     model_config = StrictRecord.model_config | {"populate_by_name": True}
+
+    @classmethod
+    def read(cls, raw: bytes) -> AlertFired:
+        """An event from `alert-fired`, of this schema or of v1 (still on the topic after an
+        upgrade: v2 only added fields whose defaults are what a v1 event meant)."""
+        try:
+            return cls.model_validate_json(raw)
+        except ValidationError:
+            data = orjson.loads(raw) if raw else None
+            if not isinstance(data, dict) or data.get("schema") != ALERT_FIRED_SCHEMA_V1:
+                raise
+            return cls.model_validate(data | {"schema": ALERT_FIRED_SCHEMA})
 
 
 class MaskedTarget(StrictRecord):
@@ -86,7 +106,9 @@ class DeliveryAttempt(StrictRecord):
     alert_id: Id
     channel: MaskedTarget
     attempt: Annotated[int, Field(ge=1)]
-    outcome: Literal["delivered", "retrying", "failed"]
+    outcome: Literal["delivered", "retrying", "failed", "muted"] = Field(
+        description="muted: not sent, the alert was muted (docs/design.md#muting)"
+    )
     status_code: int | None = None
     error: str | None = None
     at: Timestamp

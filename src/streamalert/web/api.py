@@ -90,18 +90,42 @@ async def create_alert(request: web.Request) -> web.Response:
     payload = parse_request(AlertCreate, await json_body(request), wiring.settings.webhook_allow)
     creator = Creator(user_id=principal.user_id, name=principal.name)
     alert = new_alert(payload, principal.workspace_id, creator, datetime.now(UTC))
-    stored = await wiring.config_view.put(alert)
+    if alert.key is None:
+        stored = await wiring.config_view.put(alert)
+    else:
+        stored = await _create_keyed(wiring, alert)
     log.info("alert %s created by %s: %s", stored.id, principal.user_id, stored.name)
     return json_response(alert_body(stored), status=201)
+
+
+def _key_taken(key: str) -> ApiError:
+    message = f"an alert with key {key} already exists in this workspace"
+    return ApiError(409, "conflict", message, [{"field": "key", "message": "is taken by another alert"}])
+
+
+async def _create_keyed(wiring: StreamAlert, alert: AlertConfig) -> AlertConfig:
+    """A keyed alert's id derives from its key, so a second create of the key is a second version 1
+    of the same record: refused here when this view holds the first, and otherwise lost in the
+    topic's compare-and-set (every worker keeps the first), which the writer learns from `put`."""
+    assert alert.key is not None
+    await wiring.config_view.sync()
+    if wiring.config_view.get(alert.id) is not None:
+        raise _key_taken(alert.key)
+    try:
+        return await wiring.config_view.put(alert)
+    except VersionConflict:
+        raise _key_taken(alert.key) from None
 
 
 async def list_alerts(request: web.Request) -> web.Response:
     wiring, principal = _wiring(request), _principal(request)
     await wiring.config_view.sync()
     await wiring.state_view.sync()
+    key = request.query.get("key")
     rows = [
-        alert_row(alert, wiring.state_view.get(alert.id)).model_dump(mode="json")
+        alert_row(alert, wiring.state_view.of(alert), datetime.now(UTC)).model_dump(mode="json")
         for alert in wiring.config_view.in_workspace(principal.workspace_id)
+        if key is None or alert.key == key
     ]
     return json_response({"alerts": rows})
 
@@ -161,7 +185,9 @@ async def alert_history(request: web.Request) -> web.Response:
     alert = await _find(request)
     await wiring.state_view.sync()
     await wiring.delivery_log.sync()
-    body = history_body(alert, wiring.state_view.get(alert.id), wiring.delivery_log.for_alert(alert.id))
+    # Attempts before the alert was created are a deleted alert's that had the same key (and id).
+    deliveries = [d for d in wiring.delivery_log.for_alert(alert.id) if d.at >= alert.created_at]
+    body = history_body(alert, wiring.state_view.of(alert), deliveries)
     return json_response(body)
 
 
@@ -170,7 +196,7 @@ async def alert_series(request: web.Request) -> web.Response:
     wiring = _wiring(request)
     alert = await _find(request)
     await wiring.state_view.sync()
-    return json_response(series_of(alert, wiring.state_view.get(alert.id)).model_dump(mode="json"))
+    return json_response(series_of(alert, wiring.state_view.of(alert)).model_dump(mode="json"))
 
 
 # A test send answers within the request: one quick retry at most.
@@ -181,7 +207,7 @@ async def test_alert(request: web.Request) -> web.Response:
     """Send a clearly marked test notification to each channel now; report each outcome."""
     wiring = _wiring(request)
     alert = await _find(request)
-    event = sample_event(alert, wiring.state_view.get(alert.id), datetime.now(UTC))
+    event = sample_event(alert, wiring.state_view.of(alert), datetime.now(UTC))
     settings = wiring.settings
 
     async def send(channel: Channel) -> dict[str, object]:

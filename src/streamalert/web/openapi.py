@@ -45,6 +45,7 @@ class StatusChange(BaseModel):
     notification: Literal["firing", "resolved"] | None
     event_id: str | None
     observed: dict[str, Any] | None
+    muted: bool = False
 
 
 class History(BaseModel):
@@ -144,6 +145,33 @@ PREVIEW_RESPONSE = {
     "suggested_threshold_pct": 25.541126,
 }
 """An abridged example: a 7-day preview has 168 evaluations."""
+KEY_QUERY = {
+    "name": "key",
+    "in": "query",
+    "required": False,
+    "description": "only the alert with this key (`streamalert alerts apply` finds alerts by key)",
+    "schema": {"type": "string"},
+    "example": "checkout-volume",
+}
+CREATE_EXAMPLES = {
+    "keyed": {
+        "summary": "an alert with a key: a second create of the key answers 409",
+        "value": {
+            "key": "checkout-volume",
+            "kind": "source_volume",
+            "source_id": "checkout-web",
+            "threshold_pct": 20,
+            "channels": [{"type": "in_app"}, {"type": "email", "address": "oncall@corp.local"}],
+        },
+    }
+}
+MUTE_EXAMPLES = {
+    "mute": {
+        "summary": "mute until 14:00 UTC: evaluated and published, no channel notified",
+        "value": {"muted_until": "2026-11-28T14:00:00Z"},
+    },
+    "unmute": {"summary": "unmute now", "value": {"muted_until": None}},
+}
 
 
 @cache
@@ -198,15 +226,26 @@ def openapi_document() -> dict[str, Any]:
                 "parameters": [ws],
                 "get": {
                     "summary": "the alerting table",
+                    "parameters": [KEY_QUERY],
                     "responses": {"200": _json("AlertList", "one row per alert"), **ERRORS},
                 },
                 "post": {
                     "summary": "create an alert",
                     "requestBody": {
                         "required": True,
-                        "content": {"application/json": {"schema": _ref("AlertCreate")}},
+                        "content": {
+                            "application/json": {"schema": _ref("AlertCreate"), "examples": CREATE_EXAMPLES}
+                        },
                     },
-                    "responses": {"201": alert_ok, "422": invalid, **BAD_BODY, **ERRORS},
+                    "responses": {
+                        "201": alert_ok,
+                        "409": _json(
+                            "Error", "an alert with this key exists in the workspace (details: key)"
+                        ),
+                        "422": invalid,
+                        **BAD_BODY,
+                        **ERRORS,
+                    },
                 },
             },
             "/v1/workspaces/{ws}/alerts/preview": {
@@ -249,10 +288,12 @@ def openapi_document() -> dict[str, Any]:
                 "parameters": [ws, alert_id],
                 "get": {"summary": "one alert", "responses": {"200": alert_ok, **ERRORS}},
                 "patch": {
-                    "summary": "edit, enable or disable an alert",
+                    "summary": "edit, enable, disable, mute or unmute an alert",
                     "requestBody": {
                         "required": True,
-                        "content": {"application/json": {"schema": _ref("AlertPatch")}},
+                        "content": {
+                            "application/json": {"schema": _ref("AlertPatch"), "examples": MUTE_EXAMPLES}
+                        },
                     },
                     "responses": {
                         "200": alert_ok,

@@ -61,11 +61,13 @@ def preview_days(raw: str | None) -> int:
 
 
 def preview_config(request: AlertCreate, workspace_id: str, creator: Creator, now: datetime) -> AlertConfig:
-    """The alert as create would store it, with every rule of create checked."""
+    """The alert as create would store it, with every rule of create checked.
+
+    Unmuted: a mute changes who is told, not what the alert decides (docs/design.md#muting),
+    and a backtest counts what it decides."""
     channels = request.channels or [InAppChannel(type="in_app")]  # never sent: the model wants one
-    return new_alert(
-        request.model_copy(update={"channels": channels}), workspace_id, creator, now, PREVIEW_ID
-    )
+    update = {"channels": channels, "muted_until": None}
+    return new_alert(request.model_copy(update=update), workspace_id, creator, now, PREVIEW_ID)
 
 
 class Owners(Protocol):

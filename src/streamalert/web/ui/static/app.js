@@ -94,6 +94,21 @@ const hourFormat = new Intl.DateTimeFormat(undefined, { hour: "2-digit", minute:
 const formatDate = (iso) => dateFormat.format(new Date(iso));
 const formatTime = (iso) => timeFormat.format(new Date(iso));
 
+// A mute "until unmuted" is a time no one will reach (the API has no other form for it).
+const FOREVER = "9999-12-31T23:59:59Z";
+const mutedNow = (mutedUntil) => Boolean(mutedUntil) && new Date(mutedUntil) > new Date();
+
+function muteText(mutedUntil) {
+  if (new Date(mutedUntil).getUTCFullYear() >= 9999) return "Muted until unmuted";
+  const until = new Date(mutedUntil);
+  const today = new Date().toDateString() === until.toDateString();
+  return `Muted until ${today ? hourFormat.format(until) : timeFormat.format(until)}`;
+}
+
+function muteBadge(mutedUntil) {
+  return mutedNow(mutedUntil) ? h("span", { class: "mute-badge", title: mutedUntil }, muteText(mutedUntil)) : null;
+}
+
 function stateBadge(state) {
   return h("span", { class: `state state-${state}` }, STATE_NAMES[state] ?? state);
 }
@@ -297,7 +312,8 @@ function setupAlertsPage() {
       h("td", { "data-label": "Source" }, row.source_id ?? (row.mapping_id ? `mapping ${row.mapping_id}` : "—")),
       h("td", { "data-label": "Destination" }, row.destination_id ?? (row.audience_id ? `audience ${row.audience_id}` : "—")),
       h("td", { "data-label": "Created by" }, row.created_by.name, h("div", { class: "muted small" }, formatDate(row.created_at))),
-      h("td", { "data-label": "Status" }, h("span", { class: `status status-${row.status}` }, row.status)),
+      h("td", { "data-label": "Status" }, h("span", { class: `status status-${row.status}` }, row.status),
+        muteBadge(row.muted_until)),
       h("td", { "data-label": "Notification channels" }, h("span", { class: "icons" }, row.channel_types.map(channelIcon))),
       h("td", { "data-label": "State" }, stateBadge(row.state)),
       h("td", { class: "actions" }, toggle, menu));
@@ -349,6 +365,7 @@ function setupSheet(onSaved) {
   const title = document.getElementById("sheet-title");
   const kind = document.getElementById("f-kind");
   const name = document.getElementById("f-name");
+  const key = document.getElementById("f-key");
   const threshold = document.getElementById("f-threshold");
   const rule = document.getElementById("threshold-rule");
   const enabled = document.getElementById("f-enabled");
@@ -362,6 +379,7 @@ function setupSheet(onSaved) {
   let errorIds = 0;
   threshold.dataset.describedby = "threshold-rule";
   const preview = setupPreview(form, threshold);
+  key.dataset.describedby = "key-rule";
 
   function subjectFields() {
     return [...form.querySelectorAll("[data-subject]")];
@@ -410,6 +428,7 @@ function setupSheet(onSaved) {
     editing = null;
     kind.disabled = false;
     for (const field of subjectFields()) field.querySelector("input").readOnly = false;
+    key.readOnly = false;
     title.textContent = "Create alert";
     testButton.hidden = true;
     secretHint.hidden = true;
@@ -431,6 +450,8 @@ function setupSheet(onSaved) {
     kind.value = editing.kind;
     kind.disabled = true; // kind and subject are what an alert is: a new subject is a new alert
     name.value = editing.name;
+    key.value = editing.key ?? "";
+    key.readOnly = true; // the id derives from the key
     threshold.value = String(editing.threshold_pct);
     enabled.checked = editing.enabled;
     for (const field of subjectFields()) {
@@ -518,6 +539,7 @@ function setupSheet(onSaved) {
         await api("PATCH", `/alerts/${encodeURIComponent(editing.id)}`, { ...payload, version: editing.version });
       } else {
         payload.kind = kind.value;
+        if (key.value.trim()) payload.key = key.value.trim();
         for (const field of subjectFields()) {
           const value = field.querySelector("input").value.trim();
           if (!field.hidden && value) payload[field.dataset.subject] = value;
@@ -604,7 +626,8 @@ function setupPreview(form, threshold) {
     for (const control of form.querySelectorAll("[data-field]")) {
       if (control.closest("[data-subject]")?.hidden) continue;
       const value = control.value.trim();
-      if (value === "" || control.dataset.field === "name") continue;
+      // Neither the name nor the key changes a decision.
+      if (value === "" || ["name", "key"].includes(control.dataset.field)) continue;
       payload[control.dataset.field] = control.dataset.field === "threshold_pct" ? Number(value) : value;
     }
     const spec = KINDS[payload.kind];
@@ -716,6 +739,7 @@ async function setupAlertPage() {
   document.getElementById("alert-name").textContent = alert.name;
   document.getElementById("alert-body").hidden = false;
   renderSummary(alert);
+  setupMute(path, alert, (updated) => { alert = updated; renderSummary(alert); });
   let last = "";
   async function refresh() {
     try {
@@ -747,7 +771,7 @@ function renderSummary(alert) {
     ...subjects.filter(([key]) => alert[key]).map(([key, label]) => [label, alert[key]]),
     ["Threshold", thresholdText(alert)],
     ["Rule", ruleText(alert.kind, alert.threshold_pct)],
-    ["Status", alert.enabled ? "enabled" : "disabled"],
+    ["Status", h("span", {}, alert.enabled ? "enabled" : "disabled", muteBadge(alert.muted_until))],
     ["Notification channels", h("span", { class: "icons" }, alert.channels.map((c) =>
       h("span", { class: "channel-item" }, channelIcon(c.type), " ", c.address ?? c.channel ?? CHANNEL_NAMES[c.type])))],
     ["Created by", `${alert.created_by.name}, ${formatDate(alert.created_at)}`],
@@ -861,6 +885,34 @@ function formatNumber(value) {
   return Math.abs(value) >= 1000 ? Math.round(value).toLocaleString() : String(Math.round(value * 10) / 10);
 }
 
+function setupMute(path, alert, onChange) {
+  const state = document.getElementById("mute-state");
+  const error = document.getElementById("mute-error");
+  const unmute = document.getElementById("unmute");
+  function show(current) {
+    state.textContent = mutedNow(current.muted_until) ? muteText(current.muted_until) : "Not muted";
+    unmute.disabled = !mutedNow(current.muted_until);
+  }
+  async function set(mutedUntil) {
+    error.textContent = "";
+    try {
+      const updated = await api("PATCH", path, { muted_until: mutedUntil });
+      show(updated);
+      onChange(updated);
+    } catch (failure) {
+      error.textContent = `Could not change the mute: ${failure.message}`;
+    }
+  }
+  for (const button of document.querySelectorAll("[data-mute-hours]")) {
+    button.addEventListener("click", () => {
+      const hours = button.dataset.muteHours;
+      set(hours === "forever" ? FOREVER : new Date(Date.now() + Number(hours) * 3600_000).toISOString());
+    });
+  }
+  unmute.addEventListener("click", () => set(null));
+  show(alert);
+}
+
 function renderTimeline(history) {
   const list = document.getElementById("timeline");
   document.getElementById("timeline-empty").hidden = history.transitions.length > 0;
@@ -868,7 +920,9 @@ function renderTimeline(history) {
     h("li", { class: `transition transition-${t.status}` },
       h("time", { datetime: t.at }, formatTime(t.at)), " ",
       t.previous ? `${STATE_NAMES[t.previous]} → ` : "", stateBadge(t.status),
-      t.notification ? h("span", { class: "notified" }, ` · notified: ${t.notification} (incident ${t.incident})`) : "",
+      t.notification ? h("span", { class: "notified" }, t.muted
+        ? ` · muted: ${t.notification} (incident ${t.incident})`
+        : ` · notified: ${t.notification} (incident ${t.incident})`) : "",
       h("div", { class: "muted" }, observedText(t.observed)))));
 }
 
