@@ -244,21 +244,21 @@ def test_apply_leaves_its_input_state_unchanged() -> None:
     assert window_total(after, H - HOUR, H) == 2
 
 
-def test_buckets_before_the_baseline_start_are_pruned_and_ignored() -> None:
-    baseline_start = H - 48 * HOUR
+def test_buckets_before_the_retention_start_are_pruned_and_ignored() -> None:
+    baseline_start = H - 360 * HOUR  # 15 days: a week-over-week baseline a week back
     state = apply(
         None,
         "events",
         numbered(events(baseline_start - US, 100), events(baseline_start, 1), events(H - HOUR, 2)),
         NOW,
     )
-    assert (state.base, len(state.values)) == (hour_index(baseline_start), 48)
+    assert (state.base, len(state.values)) == (hour_index(baseline_start), 360)
     assert window_total(state, baseline_start - HOUR, H) == 3
     assert state.applied_offset == 2
     later = apply(state, "events", [], NOW + 2 * HOUR)
     assert later.base == hour_index(baseline_start + 2 * HOUR)
     assert window_total(later, baseline_start, H) == 2
-    much_later = apply(state, "events", [], NOW + 10 * 24 * HOUR)
+    much_later = apply(state, "events", [], NOW + 16 * 24 * HOUR)
     assert much_later.values == []
     assert much_later.applied_offset == 2
 
@@ -355,7 +355,7 @@ def test_gauge_is_the_latest_sample_at_or_before_the_instant(
 
 
 def test_gauge_set_days_ago_survives_pruning() -> None:
-    three_days_ago = H - 72 * HOUR + timedelta(minutes=13)
+    three_days_ago = H - 384 * HOUR + timedelta(minutes=13)  # 16 days: before the retention start
     state = apply(None, "gauge", numbered(size(three_days_ago, 1000)), NOW - 24 * HOUR)
     state = apply(state, "gauge", [], NOW)
     assert state.values == []
@@ -368,16 +368,22 @@ def test_gauge_set_days_ago_survives_pruning() -> None:
 
 
 def test_pruning_keeps_the_latest_pruned_sample() -> None:
-    samples = [size(H - 60 * HOUR, 1), size(H - 55 * HOUR, 2), size(H - 50 * HOUR, 3), size(H - 40 * HOUR, 4)]
+    start = H - 360 * HOUR  # the retention start
+    samples = [
+        size(start - 12 * HOUR, 1),
+        size(start - 7 * HOUR, 2),
+        size(start - 2 * HOUR, 3),
+        size(start + 8 * HOUR, 4),
+    ]
     state = apply(None, "gauge", numbered(*samples), NOW - 24 * HOUR)
     state = apply(state, "gauge", [], NOW)
     assert state.carry is not None and state.carry[1] == 3
-    assert gauge_at(state, H - 48 * HOUR) == 3
-    assert gauge_at(state, H - 40 * HOUR) == 4
-    late = apply(state, "gauge", numbered(size(H - 49 * HOUR, 9), start=10), NOW)
-    assert gauge_at(late, H - 48 * HOUR) == 9
-    older = apply(state, "gauge", numbered(size(H - 70 * HOUR, 9), start=10), NOW)
-    assert gauge_at(older, H - 48 * HOUR) == 3
+    assert gauge_at(state, start) == 3
+    assert gauge_at(state, start + 8 * HOUR) == 4
+    late = apply(state, "gauge", numbered(size(start - HOUR, 9), start=10), NOW)
+    assert gauge_at(late, start) == 9
+    older = apply(state, "gauge", numbered(size(start - 22 * HOUR, 9), start=10), NOW)
+    assert gauge_at(older, start) == 3
 
 
 def test_gauge_series_is_the_size_at_each_hour_end() -> None:

@@ -268,7 +268,7 @@ async def test_source_volume_boundaries(
     assert sorted(e["alert_id"] for e in events) == sorted(firing)
     assert all(e["state"] == "firing" and e["incident"] == 1 for e in events)
     drop = next(e for e in events if e["alert_id"] == scenarios[0].alert_id)
-    assert drop["schema"] == "streamalert.alert-fired/v1"
+    assert drop["schema"] == "streamalert.alert-fired/v2"
     assert drop["subject"] == {"source_id": "drop95-src"}
     assert drop["observed"] == {"current": 95, "baseline": 100, "change_pct": -5}
     assert drop["threshold_pct"] == 4 and drop["kind"] == "source_volume"

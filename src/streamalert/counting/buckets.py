@@ -2,7 +2,7 @@
 
 One table key per subject; the agent groups a batch of records by key and calls `apply` once
 per key, so a key is written once per batch (docs/design.md#counting). Counts go into hourly buckets by event
-time (UTC); buckets older than the baseline window start are pruned.
+time (UTC); buckets older than the retention start (H - 15 days, `windows.RETENTION`) are pruned.
 
 Key format: `<prefix>|<workspace_id>|<id>[|<id>]`, one prefix and counter per alert kind
 (`streamalert.kinds`): `src` events, `dst`/`map`/`act` outcomes, `aud` gauge. A destination's
@@ -22,7 +22,7 @@ from typing import TypeAlias
 
 import orjson
 
-from streamalert.counting.windows import DAY, HOUR, windows_at
+from streamalert.counting.windows import DAY, HOUR, retention_start
 from streamalert.kinds import BY_INPUT, KINDS, PREFIX_COUNTER, SEPARATOR, Counter, table_keys
 from streamalert.records.alerts import AlertConfig
 from streamalert.records.common import MAX_SAFE_INTEGER
@@ -245,12 +245,12 @@ def apply(state: SubjectState | None, counter: Counter, items: Sequence[Item], n
     """A new state with a batch of (offset, record) applied; `state` itself is left unchanged.
 
     Records at offsets already applied (a replay after a crash) are skipped. Records before the
-    baseline window start of `now` only advance the offset (a gauge keeps them as `carry`).
+    retention start of `now` (H - 15 days) only advance the offset (a gauge keeps them as `carry`).
     """
     result = new_state(counter) if state is None else state.copy()
     if result.counter != counter:
         raise ValueError(f"state counts {result.counter}, not {counter}")
-    cutoff = hour_index(windows_at(now).baseline_start)
+    cutoff = hour_index(retention_start(now))
     ceiling = hour_index(now + FUTURE_GUARD)
     result._prune(cutoff)
     for offset, record in sorted(items, key=lambda item: item[0]):

@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Final, Literal
+from typing import Annotated, Any, Final, Literal
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
-from streamalert.kinds import AlertKind
+from streamalert.kinds import AlertKind, Baseline
 from streamalert.records.alerts import ChannelType
 from streamalert.records.common import Id, Percent, StrictRecord, Timestamp
 
-ALERT_FIRED_SCHEMA: Final = "streamalert.alert-fired/v1"
+ALERT_FIRED_SCHEMA: Final = "streamalert.alert-fired/v2"
+"""v2: v1 plus `baseline`."""
 
 
 class Window(StrictRecord):
@@ -53,7 +54,7 @@ class AlertFired(StrictRecord):
     Holds no secret: channels are not part of it.
     """
 
-    schema_: Literal["streamalert.alert-fired/v1"] = Field(ALERT_FIRED_SCHEMA, alias="schema")
+    schema_: Literal["streamalert.alert-fired/v2"] = Field(ALERT_FIRED_SCHEMA, alias="schema")
     event_id: str
     alert_id: Id
     workspace_id: Id
@@ -64,6 +65,10 @@ class AlertFired(StrictRecord):
         1, description="numbers the alert's firings; a resolved event carries its firing's number"
     )
     threshold_pct: Percent
+    baseline: Baseline = Field(
+        description="what the current window was compared with: previous_day ([H - 48 h, H - 24 h)) or "
+        "same_day_last_week ([H - 192 h, H - 168 h)); baseline_window is that window",
+    )
     subject: Subject
     window: Window
     baseline_window: Window
@@ -72,6 +77,19 @@ class AlertFired(StrictRecord):
     summary: str
 
     model_config = StrictRecord.model_config | {"populate_by_name": True}
+
+    @model_validator(mode="before")
+    @classmethod
+    def _read_v1(cls, data: Any) -> Any:
+        """A v1 event (published before an upgrade, still in the topic) reads as v2: v1 had only
+        the previous-day baseline."""
+        if (
+            isinstance(data, dict)
+            and data.get("schema") == "streamalert.alert-fired/v1"
+            and "baseline" not in data
+        ):
+            return data | {"schema": ALERT_FIRED_SCHEMA, "baseline": "previous_day"}
+        return data
 
 
 class MaskedTarget(StrictRecord):
