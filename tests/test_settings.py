@@ -32,3 +32,17 @@ def test_environment_overrides(monkeypatch: pytest.MonkeyPatch) -> None:
 def test_readme_documents_every_setting() -> None:
     documented = set(re.findall(r"^\| `STREAMALERT_([A-Z_]+)` \|", README.read_text(), flags=re.MULTILINE))
     assert documented == {name.upper() for name in Settings.model_fields}
+
+
+def test_input_retention_covers_the_15_days_a_subject_keeps(monkeypatch: pytest.MonkeyPatch) -> None:
+    from pydantic import ValidationError
+
+    from streamalert.counting.windows import HOUR, RETENTION
+
+    monkeypatch.delenv("STREAMALERT_INPUT_RETENTION_HOURS", raising=False)
+    assert Settings().input_retention_hours == 408  # 17 days
+    monkeypatch.setenv("STREAMALERT_INPUT_RETENTION_HOURS", "384")
+    assert Settings().input_retention_hours * HOUR >= RETENTION + 24 * HOUR
+    monkeypatch.setenv("STREAMALERT_INPUT_RETENTION_HOURS", "96")  # enough for a day-over-day alert only
+    with pytest.raises(ValidationError, match="input_retention_hours"):
+        Settings()

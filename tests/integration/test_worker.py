@@ -64,7 +64,7 @@ async def test_worker_creates_the_topic_catalogue(module_worker: WorkerProcess, 
     }
     assert settings[f"{module_worker.prefix}.alert-configs"]["cleanup.policy"] == "compact"
     assert settings[f"{module_worker.prefix}.pipeline-events"]["cleanup.policy"] == "delete"
-    assert int(settings[f"{module_worker.prefix}.pipeline-events"]["retention.ms"]) >= 3 * 24 * 3_600_000
+    assert int(settings[f"{module_worker.prefix}.pipeline-events"]["retention.ms"]) >= 16 * 24 * 3_600_000
 
 
 async def test_unusable_records_round_trip_to_dead_letter(
