@@ -357,6 +357,7 @@ def test_live_records_are_stamped_now_and_follow_the_anomalies() -> None:
         (["--weekly", "tuesday"], "--weekly"),
         (["--weekly", "--weekend-share", "0"], "--weekend-share"),
         (["--weekend-share", "101"], "--weekend-share"),
+        (["--weekly", "--seasonal", "nowhere"], "not a source, mapping or audience"),
     ],
 )
 def test_bad_arguments_are_refused_before_connecting(args: list[str], message: str) -> None:
@@ -490,3 +491,14 @@ def test_weekly_is_a_flag_or_takes_a_calendar(weekly: list[str]) -> None:
     result = CliRunner().invoke(main, ["simulate", "--broker", "kafka://127.0.0.1:9", *weekly, "--seed", "1"])
     assert result.exit_code == 1, result.output  # parsed; then the broker is unreachable
     assert "cannot reach Kafka at 127.0.0.1:9" in result.output
+
+
+def test_only_the_seasonal_subjects_have_quiet_weekends() -> None:
+    the_plan = plan_traffic(
+        WORLD, NOW, random.Random(7), events_per_hour=1000, days=15, weekly="monday", seasonal={"ios"}
+    )
+    flat, seasonal = WORLD.volume_subjects()[0], WORLD.volume_subjects()[1]
+    assert (flat.id, seasonal.id) == ("web", "ios")
+    assert {day_total(the_plan, "web", day) for day in range(15)} == {round(1000 * flat.scale * 24)}
+    ios = [day_total(the_plan, "ios", day) for day in range(3)]
+    assert ios[0] == round(1000 * seasonal.scale * 24) and ios[1] == ios[2] < ios[0] / 2

@@ -79,6 +79,12 @@ def _parse_assignments(
     "the day (a day-over-day alert fires, a week-over-week one stays quiet)",
 )
 @click.option(
+    "--seasonal",
+    metavar="SUBJECT",
+    multiple=True,
+    help="with --weekly: only these sources, mappings or audience activations have it (default: all)",
+)
+@click.option(
     "--weekend-share",
     type=click.FloatRange(0, 100, min_open=True),
     default=40,
@@ -147,6 +153,7 @@ def simulate_command(
     backfill_hours: int | None,
     weekly: Weekly | None,
     weekend_share: float,
+    seasonal: tuple[str, ...],
     slices: int,
     drop: dict[str, float],
     spike: dict[str, float],
@@ -182,6 +189,13 @@ def simulate_command(
         anomalies = Anomalies.from_percentages(world, drop, spike, failures, audience_shift)
     except ValueError as error:
         raise click.BadParameter(str(error)) from None
+    volume_ids = world.subject_ids("source", "mapping", "audience")
+    unknown = [subject for subject in seasonal if subject not in volume_ids]
+    if unknown:
+        raise click.BadParameter(
+            f"{', '.join(unknown)}: not a source, mapping or audience (one of {', '.join(volume_ids)})",
+            param_hint="--seasonal",
+        )
     if backfill_hours is None:
         backfill_hours = MAX_BACKFILL_HOURS if weekly else 48
     if backfill_hours > MAX_BACKFILL_HOURS:
@@ -215,6 +229,7 @@ def simulate_command(
         slices=slices,
         weekly=weekly,
         weekend_share=weekend_share / 100,
+        seasonal=frozenset(seasonal) if seasonal else None,
         anomalies=anomalies,
         rate=rate,
         duration=duration,

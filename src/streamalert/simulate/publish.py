@@ -175,6 +175,7 @@ class Options:
     report_every: float = 5.0
     weekly: Weekly | None = None
     weekend_share: float = WEEKEND_SHARE
+    seasonal: frozenset[str] | None = None
 
 
 def _progress_label(hour: datetime | None) -> str:
@@ -210,6 +211,7 @@ async def run(options: Options, now: datetime | None = None) -> Tally:
         days=days,
         weekly=options.weekly,
         weekend_share=options.weekend_share,
+        seasonal=options.seasonal,
     )
     tally = Tally(now=now)
     async with Publisher(kafka, names) as publisher:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 import random
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Literal
@@ -134,6 +134,7 @@ def plan_traffic(
     days: int = 2,
     weekly: Weekly | None = None,
     weekend_share: float = WEEKEND_SHARE,
+    seasonal: Collection[str] | None = None,
 ) -> Plan:
     """Hourly volumes for the `days` 24-hour days before H (2: the baseline and current windows,
     up to 15) and the hour in progress, anomalies applied.
@@ -142,7 +143,8 @@ def plan_traffic(
     spread over the hours by the daily curve and ±6 % noise; an anomaly multiplies the current
     window's total, so `--drop web=60` gives current = 0.4 x baseline exactly (up to rounding).
     With `weekly`, weekend hours carry `weekend_share` of a weekday hour's traffic (the day's
-    total shrinks with them), so the same weekday a week apart holds the same total.
+    total shrinks with them), so the same weekday a week apart holds the same total. `seasonal`
+    names the volume subjects that have it (None: all of them).
     """
     if not 2 <= days <= 15:
         raise ValueError("a plan covers 2 to 15 days")
@@ -156,13 +158,15 @@ def plan_traffic(
     older_days = [[hour - (d + 1) * DAY + i * HOUR for i in range(24)] for d in range(days - 1, 1, -1)]
     elapsed = (now - hour) / HOUR
 
-    def season(h: datetime) -> float:
+    def seasonal_hour(h: datetime) -> float:
         return weekend_share if weekly is not None and is_weekend(h, hour, weekly) else 1.0
 
     volumes: dict[str, dict[datetime, int]] = {}
     for subject in world.volume_subjects():
         srng = subject_rng(seed, "volume", subject.id)
         per_hour = events_per_hour * subject.scale
+        flat = seasonal is not None and subject.id not in seasonal
+        season = (lambda h: 1.0) if flat else seasonal_hour
 
         def weight(h: datetime, subject: VolumeSubject = subject, srng: random.Random = srng) -> float:
             noise = min(1.3, max(0.7, srng.gauss(1.0, 0.06)))
