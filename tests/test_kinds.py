@@ -88,6 +88,8 @@ def test_the_ui_gets_its_kinds_from_the_registry() -> None:
             "required": list(kind.required),
             "allowed": list(kind.allowed),
             "rule": kind.rule,
+            "baseline_choice": kind.baseline_choice,
+            "week_rule": kind.week_rule,
         }
 
 
