@@ -1,9 +1,10 @@
 """`make demo`: the whole pipeline on the local broker, from metrics to delivered notifications.
 
 Starts the broker (unless one runs), a notification sink and a worker; creates a workspace
-token and one alert of each kind; backfills 48 hours of metrics with anomalies; shows the
-alerts firing and their notifications arriving. Ctrl-C stops everything it started and
-deletes the demo's topics.
+token and one alert of each kind; backfills 15 days of metrics with anomalies; shows the
+alerts firing and their notifications arriving. Source ios has quiet weekends and the last 24
+hours are a Monday: its day-over-day alert fires (against Sunday), its week-over-week alert
+(against last Monday) stays ok. Ctrl-C stops everything it started and deletes the demo's topics.
 """
 
 from __future__ import annotations
@@ -126,8 +127,29 @@ def alerts(sink: str) -> list[dict[str, Any]]:
             "threshold_pct": 5,
             "name": "VIP audience size",
         },
+        # The pair on a source with weekly seasonality: Monday is +150 % against Sunday, 0 %
+        # against the Monday before.
+        {
+            "kind": "source_volume",
+            "source_id": "ios",
+            "threshold_pct": 50,
+            "name": "iOS events, day over day",
+        },
+        {
+            "kind": "source_volume",
+            "source_id": "ios",
+            "threshold_pct": 50,
+            "baseline": "same_day_last_week",
+            "name": "iOS events, week over week",
+        },
     ]
     return [body | {"channels": channels(body["kind"])} for body in bodies]
+
+
+def expected_state(row: dict[str, Any], bodies: list[dict[str, Any]]) -> str:
+    """Every demo alert fires but the week-over-week one, which stays ok."""
+    weekly = {body["name"] for body in bodies if body.get("baseline") == "same_day_last_week"}
+    return "ok" if row["name"] in weekly else "firing"
 
 
 async def delete_topics(bootstrap: str, prefix: str) -> None:
@@ -218,12 +240,18 @@ def main() -> None:
 
         principal = Principal(workspace_id=WORKSPACE, user_id="ada", name="Ada Lovelace", role="owner")
         token, stored = new_token(principal, datetime.now(UTC))
-        asyncio.run(publish_token({"bootstrap_servers": "127.0.0.1:9092"}, f"{run}.tokens", stored, stored.token_id))
-        for body in alerts(sink):
+        asyncio.run(
+            publish_token({"bootstrap_servers": "127.0.0.1:9092"}, f"{run}.tokens", stored, stored.token_id)
+        )
+        bodies = alerts(sink)
+        for body in bodies:
             created = request("POST", f"{api}/v1/workspaces/{WORKSPACE}/alerts", token, body)
             say(f"created alert {created['id']}: {created['name']} ({created['kind']})")
 
-        say("publishing 48 hours of metrics with anomalies on web, ads, m-orders-to-crm and vip-customers")
+        say(
+            "publishing 15 days of metrics with anomalies on web, ads, m-orders-to-crm and vip-customers; "
+            "ios is quiet at weekends and the last 24 hours are a Monday"
+        )
         subprocess.run(
             [
                 str(BIN / "streamalert"),
@@ -242,6 +270,12 @@ def main() -> None:
                 "vip-customers=30",
                 "--audience-shift",
                 "vip-customers=25",
+                "--weekly",
+                "monday",
+                "--seasonal",
+                "ios",
+                "--slices",
+                "1",
             ],
             env=env,
             check=True,
@@ -251,12 +285,20 @@ def main() -> None:
         while time.monotonic() < deadline:
             table = request("GET", f"{api}/v1/workspaces/{WORKSPACE}/alerts", token)["alerts"]
             inbox = request("GET", f"{api}/v1/workspaces/{WORKSPACE}/notifications", token)
-            if all(row["state"] == "firing" for row in table) and inbox["unread"] >= len(table):
+            firing = sum(expected_state(row, bodies) == "firing" for row in table)
+            if (
+                all(row["state"] == expected_state(row, bodies) for row in table)
+                and inbox["unread"] >= firing
+            ):
                 break
             time.sleep(1)
         for row in table:
             say(f"  {row['state']:>17}  {row['name']} ({row['kind']}, threshold {row['threshold_pct']} %)")
         say(f"in-app notifications: {inbox['unread']} unread")
+        say(
+            "iOS: the same Monday against Sunday is +150 % (the day-over-day alert fires), against last "
+            "Monday 0 % (the week-over-week alert stays ok)"
+        )
         print(
             f"""
 Open the web UI at {api}/ and sign in with this API token (Ada, owner of workspace '{WORKSPACE}'):
@@ -272,8 +314,8 @@ Ctrl-C stops the demo.
 """,
             flush=True,
         )
-        if not all(row["state"] == "firing" for row in table):
-            raise SystemExit("demo: not every alert fired; see the worker log")
+        if not all(row["state"] == expected_state(row, bodies) for row in table):
+            raise SystemExit("demo: not every alert reached its expected state; see the worker log")
         if options.exit_when_firing:
             return
         processes[-1].wait()

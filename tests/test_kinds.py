@@ -88,4 +88,17 @@ def test_the_ui_gets_its_kinds_from_the_registry() -> None:
             "required": list(kind.required),
             "allowed": list(kind.allowed),
             "rule": kind.rule,
+            "baseline_choice": kind.baseline_choice,
+            "week_rule": kind.week_rule,
         }
+
+
+def test_the_change_kinds_and_only_they_choose_a_baseline() -> None:
+    choosing = {kind.name for kind in KINDS.values() if kind.baseline_choice}
+    assert choosing == {"source_volume", "activation_volume", "audience_size"}
+    assert all(kind.baseline_choice == (kind.decision == "change") for kind in KINDS.values())
+    for kind in KINDS.values():
+        assert kind.baseline_phrase("previous_day") == kind.baseline_words
+        if kind.baseline_choice:
+            assert "week" in kind.baseline_phrase("same_day_last_week") and "week" in kind.week_rule
+            assert "{threshold}" in kind.week_rule

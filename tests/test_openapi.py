@@ -68,6 +68,26 @@ BASE = {"threshold_pct": 4, "channels": [{"type": "in_app"}]}
         ({"kind": "source_volume", "source_id": "s", "key": ""}, False),
         ({"kind": "source_volume", "source_id": "s", "key": "k" * 100}, True),
         ({"kind": "source_volume", "source_id": "s", "key": "k" * 101}, False),
+        ({"kind": "source_volume", "source_id": "s", "baseline": "same_day_last_week"}, True),
+        ({"kind": "source_volume", "source_id": "s", "baseline": "previous_day"}, True),
+        ({"kind": "source_volume", "source_id": "s", "baseline": "last_week"}, False),
+        ({"kind": "source_volume", "source_id": "s", "baseline": None}, False),
+        ({"kind": "audience_size", "audience_id": "a", "baseline": "same_day_last_week"}, True),
+        (
+            {
+                "kind": "activation_volume",
+                "audience_id": "a",
+                "destination_id": "d",
+                "baseline": "same_day_last_week",
+            },
+            True,
+        ),
+        ({"kind": "destination_delivery_rate", "destination_id": "d", "baseline": "previous_day"}, True),
+        (
+            {"kind": "destination_delivery_rate", "destination_id": "d", "baseline": "same_day_last_week"},
+            False,
+        ),
+        ({"kind": "mapping_delivery_rate", "mapping_id": "m", "baseline": "same_day_last_week"}, False),
     ],
 )
 def test_the_document_and_the_server_agree_on_create(body: dict[str, Any], valid: bool) -> None:
@@ -148,3 +168,20 @@ def test_the_create_examples_are_valid_and_the_key_is_documented() -> None:
         "unique in the workspace"
         in document["components"]["schemas"]["Alert"]["properties"]["key"]["anyOf"][0]["description"]
     )
+
+
+def test_the_document_explains_the_baseline_with_an_example() -> None:
+    document = openapi_document()
+    schemas = document["components"]["schemas"]
+    described = schemas["AlertCreate"]["properties"]["baseline"]
+    assert (
+        described["enum"] == ["previous_day", "same_day_last_week"] and described["default"] == "previous_day"
+    )
+    assert "[H - 192 h, H - 168 h)" in described["description"]
+    assert "baseline" in schemas["AlertPatch"]["properties"] and "baseline" in schemas["Alert"]["properties"]
+    post = document["paths"]["/v1/workspaces/{ws}/alerts"]["post"]["requestBody"]["content"][
+        "application/json"
+    ]
+    example = post["examples"]["week_over_week"]["value"]
+    assert example["baseline"] == "same_day_last_week"
+    assert validator("AlertCreate").is_valid(example) and server_accepts(example)

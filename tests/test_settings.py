@@ -67,3 +67,17 @@ def test_the_advertised_url_defaults_to_this_host_and_the_web_port(monkeypatch: 
     monkeypatch.delenv("STREAMALERT_ADVERTISED_URL", raising=False)
     monkeypatch.setenv("STREAMALERT_WEB_PORT", "7077")
     assert advertised_url(Settings()) == f"http://{socket.gethostname()}:7077"
+
+
+def test_input_retention_covers_the_15_days_a_subject_keeps(monkeypatch: pytest.MonkeyPatch) -> None:
+    from pydantic import ValidationError
+
+    from streamalert.counting.windows import HOUR, RETENTION
+
+    monkeypatch.delenv("STREAMALERT_INPUT_RETENTION_HOURS", raising=False)
+    assert Settings().input_retention_hours == 408  # 17 days
+    monkeypatch.setenv("STREAMALERT_INPUT_RETENTION_HOURS", "384")
+    assert Settings().input_retention_hours * HOUR >= RETENTION + 24 * HOUR
+    monkeypatch.setenv("STREAMALERT_INPUT_RETENTION_HOURS", "96")  # enough for a day-over-day alert only
+    with pytest.raises(ValidationError, match="input_retention_hours"):
+        Settings()

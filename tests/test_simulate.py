@@ -354,6 +354,10 @@ def test_live_records_are_stamped_now_and_follow_the_anomalies() -> None:
         (["--failures", "nowhere=10"], "not a destination, mapping or audience"),
         (["--workspace", "no spaces"], "not a valid id"),
         (["--sources", "0"], "--sources"),
+        (["--weekly", "tuesday"], "--weekly"),
+        (["--weekly", "--weekend-share", "0"], "--weekend-share"),
+        (["--weekend-share", "101"], "--weekend-share"),
+        (["--weekly", "--seasonal", "nowhere"], "not a source, mapping or audience"),
     ],
 )
 def test_bad_arguments_are_refused_before_connecting(args: list[str], message: str) -> None:
@@ -368,3 +372,133 @@ def test_an_unreachable_broker_is_a_clear_error() -> None:
     )
     assert result.exit_code == 1
     assert "cannot reach Kafka at 127.0.0.1:9" in result.output
+
+
+# --- weekly seasonality ---------------------------------------------------------------------------
+
+
+def weekly_plan(weekly: str = "monday", now: datetime = NOW, share: float = 0.4) -> Plan:
+    return plan_traffic(
+        WORLD,
+        now,
+        random.Random(7),
+        events_per_hour=1000,
+        days=15,
+        weekly=weekly,
+        weekend_share=share,  # type: ignore[arg-type]
+    )
+
+
+def day_total(the_plan: Plan, subject: str, day: int) -> int:
+    """Events of the 24-hour day `day` days before the current window ([H - 24h, H) is day 0)."""
+    end = H - day * 24 * HOUR
+    return the_plan.window_total(subject, end - 24 * HOUR, end)
+
+
+@pytest.mark.parametrize(
+    ("hour", "weekly", "weekend"),
+    [
+        (H - HOUR, "monday", False),  # the last hour of the current window: Monday
+        (H - 24 * HOUR, "monday", False),  # its first hour
+        (H - 24 * HOUR - HOUR, "monday", True),  # the hour before: Sunday
+        (H - 72 * HOUR, "monday", True),  # Saturday's first hour
+        (H - 72 * HOUR - HOUR, "monday", False),  # Friday's last
+        (H - 192 * HOUR, "monday", False),  # the same day last week
+        (H - 193 * HOUR, "monday", True),  # the Sunday before it
+        (H, "monday", False),  # the hour in progress continues day 0
+        (datetime(2026, 11, 28, 0, tzinfo=UTC), "calendar", True),  # a Saturday, UTC
+        (datetime(2026, 11, 29, 23, tzinfo=UTC), "calendar", True),  # Sunday's last hour
+        (datetime(2026, 11, 30, 0, tzinfo=UTC), "calendar", False),  # Monday
+        (datetime(2026, 11, 27, 23, tzinfo=UTC), "calendar", False),  # Friday
+    ],
+)
+def test_where_the_weekend_falls(hour: datetime, weekly: str, weekend: bool) -> None:
+    from streamalert.simulate.traffic import is_weekend
+
+    assert is_weekend(hour, H, weekly) is weekend  # type: ignore[arg-type]
+
+
+def test_a_weekly_plan_covers_15_days_with_quiet_weekends() -> None:
+    the_plan = weekly_plan()
+    assert the_plan.start == H - 360 * HOUR and len(the_plan.hours) == 361
+    for subject in WORLD.volume_subjects():  # sources, mappings and activations alike
+        totals = [day_total(the_plan, subject.id, day) for day in range(15)]
+        weekday = round(1000 * subject.scale * 24)
+        quiet = round(1000 * subject.scale * sum(0.4 for _ in range(24)))
+        assert totals == [quiet if day % 7 in (1, 2) else weekday for day in range(15)], subject.id
+        # Monday against Sunday: +150 %; against last Monday: 0 %.
+        assert abs(totals[0] / totals[1] - 2.5) < 0.01
+        assert totals[0] == totals[7]
+    assert backfill_hours_from(the_plan, 360)[0] == H - 360 * HOUR
+    assert backfill_hours_from(the_plan, 1000) == backfill_hours_from(the_plan, 360)
+
+
+def test_a_two_day_plan_is_what_it_always_was() -> None:
+    two_days = plan_traffic(WORLD, NOW, random.Random(7), events_per_hour=1000, days=2)
+    assert two_days == plan()
+    assert two_days.start == windows_at(NOW).baseline_start
+    with pytest.raises(ValueError, match="2 to 15 days"):
+        plan_traffic(WORLD, NOW, random.Random(7), days=16)
+
+
+def test_the_calendar_weekend_is_quiet_on_saturday_and_sunday() -> None:
+    the_plan = weekly_plan("calendar", share=0.25)
+    web = the_plan.volumes["web"]
+    saturday = [h for h in web if h.weekday() == 5 and h < H]
+    friday = [h for h in web if h.weekday() == 4]
+    assert saturday and friday
+    assert sum(web[h] for h in saturday) / len(saturday) < 0.35 * sum(web[h] for h in friday) / len(friday)
+
+
+def test_weekly_records_fire_day_over_day_and_stay_quiet_week_over_week() -> None:
+    """From simulated records to decisions: a Monday after a weekend at 40 % is +150 % against
+    Sunday and about 0 % against last Monday."""
+    the_plan = weekly_plan()
+    records = all_records(the_plan, backfill_hours=360, slices=2)
+    check_accepted(records, NOW)
+    assert min(e.timestamp for e in records) >= H - 360 * HOUR
+    states: dict[str, SubjectState] = {}
+    items = [(offset, e.record) for offset, e in enumerate(records)]
+    for key, group in group_by_key(items).items():
+        states[key] = apply(None, key_counter(key), group, NOW)
+    base = {
+        "id": "a",
+        "workspace_id": "demo",
+        "kind": "source_volume",
+        "name": "n",
+        "source_id": "web",
+        "threshold_pct": Decimal(50),
+        "channels": [{"type": "in_app"}],
+        "created_by": {"user_id": "u", "name": "U"},
+        "created_at": NOW,
+        "updated_at": NOW,
+    }
+    daily = AlertConfig.model_validate(base)
+    weekly = AlertConfig.model_validate(base | {"baseline": "same_day_last_week"})
+    state = states[alert_subject_key(daily)]
+    day = evaluate(daily, state, NOW)
+    week = evaluate(weekly, state, NOW)
+    assert day.status == "firing" and day.observed is not None
+    assert Decimal(149) < day.observed.change_pct < Decimal(151)  # type: ignore[union-attr]
+    assert week.status == "ok" and week.observed is not None
+    assert abs(week.observed.change_pct) < 1  # type: ignore[union-attr]
+    shown = tally(records)
+    assert shown.change("web", "week") is not None and shown.change("web") is not None
+
+
+@pytest.mark.parametrize("weekly", [["--weekly"], ["--weekly", "monday"], ["--weekly", "calendar"]])
+def test_weekly_is_a_flag_or_takes_a_calendar(weekly: list[str]) -> None:
+    result = CliRunner().invoke(main, ["simulate", "--broker", "kafka://127.0.0.1:9", *weekly, "--seed", "1"])
+    assert result.exit_code == 1, result.output  # parsed; then the broker is unreachable
+    assert "cannot reach Kafka at 127.0.0.1:9" in result.output
+
+
+def test_only_the_seasonal_subjects_have_quiet_weekends() -> None:
+    the_plan = plan_traffic(
+        WORLD, NOW, random.Random(7), events_per_hour=1000, days=15, weekly="monday", seasonal={"ios"}
+    )
+    flat, seasonal = WORLD.volume_subjects()[0], WORLD.volume_subjects()[1]
+    assert (flat.id, seasonal.id) == ("web", "ios")
+    assert {day_total(the_plan, "web", day) for day in range(15)} == {round(1000 * flat.scale * 24)}
+    ios = [day_total(the_plan, "ios", day) for day in range(3)]
+    assert ios[0] == round(1000 * seasonal.scale * 24) and ios[1] == ios[2] < ios[0] / 2

@@ -15,7 +15,7 @@ import click
 
 from streamalert import __version__
 from streamalert.cli_format import CliError, ExitCode, as_json, output_option
-from streamalert.kinds import ALERT_KINDS
+from streamalert.kinds import ALERT_KINDS, BASELINES
 from streamalert.settings import Settings, get_settings
 
 if TYPE_CHECKING:
@@ -457,6 +457,11 @@ def alerts_unmute(url: str | None, token: str | None, output: str, alert_id: str
 @click.option("--kind", type=click.Choice(list(ALERT_KINDS)), help="alert kind")
 @click.option("--name", help="alert name (default: one per kind)")
 @click.option("--threshold", "threshold_pct", help="threshold in percent, e.g. 4 or 99.5")
+@click.option(
+    "--baseline",
+    type=click.Choice(list(BASELINES)),
+    help="change kinds: compare with previous_day (default) or same_day_last_week",
+)
 @click.option("--source-id")
 @click.option("--destination-id")
 @click.option("--mapping-id")

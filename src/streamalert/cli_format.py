@@ -95,6 +95,7 @@ def alert_detail(alert: dict[str, Any]) -> str:
         ("NAME", alert["name"]),
         ("KIND", alert["kind"]),
         ("THRESHOLD", f"{alert['threshold_pct']}%"),
+        ("BASELINE", alert.get("baseline", "previous_day")),
         ("SUBJECT", subject or "-"),
         ("STATUS", "enabled" if alert.get("enabled", True) else "disabled"),
         ("MUTED UNTIL", alert.get("muted_until") or "-"),

@@ -29,6 +29,10 @@ AlertKind = Literal[
 Counter = Literal["events", "outcomes", "gauge"]
 """What a subject key counts: summed events, (delivered, failed) outcomes, or gauge samples."""
 Decision = Literal["change", "rate"]
+Baseline = Literal["previous_day", "same_day_last_week"]
+"""What a change is measured against: the 24 hours before the current window, or the same 24
+hours a week earlier (docs/design.md#alerts)."""
+BASELINES: tuple[Baseline, ...] = get_args(Baseline)
 Measure = Literal["events", "delivered", "size"]
 Input = Literal[
     "source_events", "audience_size", "delivery:destination", "delivery:mapping", "delivery:activation"
@@ -71,11 +75,21 @@ class Kind:
     current_words: str
     """How the summary places the current value: ` in the last 24 h` or nothing (a gauge)."""
     baseline_words: str
-    """How it places the baseline: `the day before`, `24 h earlier`."""
+    """How it places a `previous_day` baseline: `the day before`, `24 h earlier`."""
+    week_words: str
+    """How it places a `same_day_last_week` baseline: `the same day last week`."""
+    baseline_choice: bool
+    """Whether an alert of this kind may choose its baseline (`Baseline`); a kind that does not
+    compare against a baseline (a rate) accepts only the default."""
     rule: str
     """The rule in words for the UI; `{threshold}` stands for the threshold."""
+    week_rule: str
+    """The rule with a `same_day_last_week` baseline (the rule itself when there is no choice)."""
     phrase: str
     """The subject in words; `{field}` placeholders, optional parts in `[...]`."""
+
+    def baseline_phrase(self, baseline: Baseline) -> str:
+        return self.week_words if baseline == "same_day_last_week" else self.baseline_words
 
     def subject_phrase(self, thing: object) -> str:
         """`destination ads from source web`: the phrase with the subject's ids filled in."""
@@ -120,6 +134,7 @@ class Kind:
 _CHANGE_RULE = (
     "Fires when the 24-hour volume changes by more than ±{threshold} % against the previous 24 hours."
 )
+_CHANGE_WEEK_RULE = "Fires when the 24-hour volume changes by more than ±{threshold} % against the same 24 hours a week earlier."
 _RATE_RULE = "Fires when the 24-hour delivery success rate falls below {threshold} %."
 
 KINDS: dict[str, Kind] = {
@@ -141,7 +156,10 @@ KINDS: dict[str, Kind] = {
             unit="events",
             current_words=" in the last 24 h",
             baseline_words="the day before",
+            week_words="the same day last week",
+            baseline_choice=True,
             rule=_CHANGE_RULE,
+            week_rule=_CHANGE_WEEK_RULE,
             phrase="source {source_id}",
         ),
         Kind(
@@ -160,7 +178,10 @@ KINDS: dict[str, Kind] = {
             unit="events",
             current_words=" in the last 24 h",
             baseline_words="the day before",
+            week_words="the same day last week",
+            baseline_choice=False,
             rule=_RATE_RULE,
+            week_rule=_RATE_RULE,
             phrase="destination {destination_id}[ from source {source_id}]",
         ),
         Kind(
@@ -179,7 +200,10 @@ KINDS: dict[str, Kind] = {
             unit="events",
             current_words=" in the last 24 h",
             baseline_words="the day before",
+            week_words="the same day last week",
+            baseline_choice=False,
             rule=_RATE_RULE,
+            week_rule=_RATE_RULE,
             phrase="mapping {mapping_id}",
         ),
         Kind(
@@ -198,7 +222,10 @@ KINDS: dict[str, Kind] = {
             unit="events delivered",
             current_words=" in the last 24 h",
             baseline_words="the day before",
+            week_words="the same day last week",
+            baseline_choice=True,
             rule=_CHANGE_RULE,
+            week_rule=_CHANGE_WEEK_RULE,
             phrase="audience {audience_id} to destination {destination_id}",
         ),
         Kind(
@@ -217,7 +244,10 @@ KINDS: dict[str, Kind] = {
             unit="members",
             current_words="",
             baseline_words="24 h earlier",
+            week_words="a week earlier",
+            baseline_choice=True,
             rule="Fires when the audience size changes by more than ±{threshold} % against its size 24 hours earlier.",
+            week_rule="Fires when the audience size changes by more than ±{threshold} % against its size a week earlier.",
             phrase="audience {audience_id}[ at destination {destination_id}]",
         ),
     )

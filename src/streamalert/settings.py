@@ -62,9 +62,10 @@ class Settings(BaseSettings):
     log_level: Literal["debug", "info", "warn", "error"] = Field("info", description="worker log level")
     log_format: Literal["text", "json"] = Field("text", description="text, or one JSON object per line")
     input_retention_hours: int = Field(
-        96,
-        ge=72,
-        description="retention of the input topics (at least 3 days: a change alert reads 48 hours back)",
+        408,
+        ge=384,
+        description="retention of the input topics (at least 16 days: a subject's state reaches 15 days "
+        "back, what a week-over-week baseline a week back needs, and a replay rebuilds it from them)",
     )
 
     replication_factor: int | None = Field(

@@ -368,3 +368,57 @@ def test_a_request_is_held_to_the_webhook_rule(url: str, allow: list[str], probl
     with pytest.raises(InvalidRequest, match=problem) as raised:
         create(body, allow)
     assert raised.value.details[0]["field"].endswith("webhook_url") and "/hook" not in str(raised.value)
+
+
+# --- baseline ---------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("kind", "subject"),
+    [
+        ("source_volume", {"source_id": "s"}),
+        ("activation_volume", {"audience_id": "a", "destination_id": "d"}),
+        ("audience_size", {"audience_id": "a"}),
+    ],
+)
+def test_a_change_kind_takes_either_baseline(kind: str, subject: dict[str, str]) -> None:
+    body = {"kind": kind, "threshold_pct": 4, "channels": [{"type": "in_app"}]} | subject
+    assert create(body).baseline == "previous_day"  # the default, today's rule
+    assert create(body | {"baseline": "previous_day"}).baseline == "previous_day"
+    weekly = create(body | {"baseline": "same_day_last_week"})
+    assert weekly.baseline == "same_day_last_week"
+    assert weekly.model_dump(mode="json")["baseline"] == "same_day_last_week"
+    back = patched_alert(weekly, {"baseline": "previous_day"}, [], NOW)
+    assert (back.baseline, back.version) == ("previous_day", 2)
+
+
+@pytest.mark.parametrize(
+    ("kind", "subject"),
+    [("destination_delivery_rate", {"destination_id": "d"}), ("mapping_delivery_rate", {"mapping_id": "m"})],
+)
+def test_a_rate_kind_accepts_only_the_default_baseline(kind: str, subject: dict[str, str]) -> None:
+    body = {"kind": kind, "threshold_pct": 99, "channels": [{"type": "in_app"}]} | subject
+    assert create(body | {"baseline": "previous_day"}).baseline == "previous_day"
+    with pytest.raises(InvalidRequest) as raised:
+        create(body | {"baseline": "same_day_last_week"})
+    assert raised.value.details == [
+        {
+            "field": "baseline",
+            "message": f"baseline does not apply to kind {kind}: it accepts only previous_day",
+        }
+    ]
+    with pytest.raises(InvalidRequest) as patched:
+        patched_alert(create(body), {"baseline": "same_day_last_week"}, [], NOW)
+    assert patched.value.details[0]["field"] == "baseline"
+
+
+@pytest.mark.parametrize("value", ["last_week", "", None, 7, "PREVIOUS_DAY"])
+def test_an_unknown_baseline_is_refused(value: object) -> None:
+    body = {"kind": "source_volume", "source_id": "s", "threshold_pct": 4, "channels": [{"type": "in_app"}]}
+    with pytest.raises(InvalidRequest) as raised:
+        create(body | {"baseline": value})
+    assert raised.value.details[0]["field"] == "baseline"
+    alert = create(body)
+    with pytest.raises(InvalidRequest) as patched:
+        patched_alert(alert, {"baseline": value}, [], NOW)
+    assert patched.value.details[0]["field"] == "baseline"

@@ -5,6 +5,8 @@ from typing import Any
 import pytest
 
 from streamalert.counting.buckets import (
+    BUCKET_LIMIT,
+    NONE,
     InputRecord,
     Item,
     SubjectState,
@@ -244,21 +246,21 @@ def test_apply_leaves_its_input_state_unchanged() -> None:
     assert window_total(after, H - HOUR, H) == 2
 
 
-def test_buckets_before_the_baseline_start_are_pruned_and_ignored() -> None:
-    baseline_start = H - 48 * HOUR
+def test_buckets_before_the_retention_start_are_pruned_and_ignored() -> None:
+    baseline_start = H - 360 * HOUR  # 15 days: a week-over-week baseline a week back
     state = apply(
         None,
         "events",
         numbered(events(baseline_start - US, 100), events(baseline_start, 1), events(H - HOUR, 2)),
         NOW,
     )
-    assert (state.base, len(state.values)) == (hour_index(baseline_start), 48)
+    assert (state.base, len(state.values)) == (hour_index(baseline_start), 360)
     assert window_total(state, baseline_start - HOUR, H) == 3
     assert state.applied_offset == 2
     later = apply(state, "events", [], NOW + 2 * HOUR)
     assert later.base == hour_index(baseline_start + 2 * HOUR)
     assert window_total(later, baseline_start, H) == 2
-    much_later = apply(state, "events", [], NOW + 10 * 24 * HOUR)
+    much_later = apply(state, "events", [], NOW + 16 * 24 * HOUR)
     assert much_later.values == []
     assert much_later.applied_offset == 2
 
@@ -355,7 +357,7 @@ def test_gauge_is_the_latest_sample_at_or_before_the_instant(
 
 
 def test_gauge_set_days_ago_survives_pruning() -> None:
-    three_days_ago = H - 72 * HOUR + timedelta(minutes=13)
+    three_days_ago = H - 384 * HOUR + timedelta(minutes=13)  # 16 days: before the retention start
     state = apply(None, "gauge", numbered(size(three_days_ago, 1000)), NOW - 24 * HOUR)
     state = apply(state, "gauge", [], NOW)
     assert state.values == []
@@ -368,16 +370,22 @@ def test_gauge_set_days_ago_survives_pruning() -> None:
 
 
 def test_pruning_keeps_the_latest_pruned_sample() -> None:
-    samples = [size(H - 60 * HOUR, 1), size(H - 55 * HOUR, 2), size(H - 50 * HOUR, 3), size(H - 40 * HOUR, 4)]
+    start = H - 360 * HOUR  # the retention start
+    samples = [
+        size(start - 12 * HOUR, 1),
+        size(start - 7 * HOUR, 2),
+        size(start - 2 * HOUR, 3),
+        size(start + 8 * HOUR, 4),
+    ]
     state = apply(None, "gauge", numbered(*samples), NOW - 24 * HOUR)
     state = apply(state, "gauge", [], NOW)
     assert state.carry is not None and state.carry[1] == 3
-    assert gauge_at(state, H - 48 * HOUR) == 3
-    assert gauge_at(state, H - 40 * HOUR) == 4
-    late = apply(state, "gauge", numbered(size(H - 49 * HOUR, 9), start=10), NOW)
-    assert gauge_at(late, H - 48 * HOUR) == 9
-    older = apply(state, "gauge", numbered(size(H - 70 * HOUR, 9), start=10), NOW)
-    assert gauge_at(older, H - 48 * HOUR) == 3
+    assert gauge_at(state, start) == 3
+    assert gauge_at(state, start + 8 * HOUR) == 4
+    late = apply(state, "gauge", numbered(size(start - HOUR, 9), start=10), NOW)
+    assert gauge_at(late, start) == 9
+    older = apply(state, "gauge", numbered(size(start - 22 * HOUR, 9), start=10), NOW)
+    assert gauge_at(older, start) == 3
 
 
 def test_gauge_series_is_the_size_at_each_hour_end() -> None:
@@ -434,3 +442,58 @@ def test_empty_and_sparse_states_round_trip() -> None:
         apply(None, "gauge", numbered(size(X, 1), size(X + timedelta(minutes=1), 2)), NOW),
     ):
         assert SubjectState.from_bytes(state.to_bytes()) == state
+
+
+def fifteen_days(counter: Counter, high: int) -> SubjectState:
+    """15 days of hourly buckets plus the current hour, every hour with data below `high`."""
+    rng = random.Random(2)
+    start = H - 360 * HOUR
+    records: list[InputRecord] = []
+    for hour in range(361):
+        moment = start + hour * HOUR + rng.randrange(3600 * 1000) * timedelta(milliseconds=1)
+        if counter == "events":
+            records.append(events(moment, rng.randrange(1, high)))
+        elif counter == "outcomes":
+            records.append(result(moment, rng.randrange(1, high), rng.randrange(0, high // 50 + 1)))
+        else:
+            records.append(size(moment, rng.randrange(1, high)))
+    return apply(None, counter, numbered(*records, start=987_654_321), NOW)
+
+
+@pytest.mark.parametrize("counter", ["events", "outcomes", "gauge"])
+def test_a_15_day_state_is_compact_and_round_trips(counter: Counter) -> None:
+    state = fifteen_days(counter, 65_536)
+    assert len(state.values) == 361
+    raw = state.to_bytes()
+    assert SubjectState.from_bytes(raw) == state and SubjectState.from_bytes(raw).to_bytes() == raw
+    # 2 bytes an hour for counts under 65,536 (and the failures beside them; a gauge's
+    # millisecond into the hour takes 4), less than half the JSON text.
+    limit = {"events": 1024, "outcomes": 1536, "gauge": 2400}[counter]
+    assert len(raw) <= limit
+    assert len(raw) * 2 < len(state.to_json_bytes())
+    assert SubjectState.from_bytes(state.to_json_bytes()) == state
+
+
+def test_the_narrowest_type_holds_every_value_exactly() -> None:
+    for values in (
+        [0, 255],
+        [0, 256],
+        [NONE, 127],
+        [NONE, 128],
+        [0, 65_536],
+        [NONE, 2**31],
+        [0, BUCKET_LIMIT],
+    ):
+        counter: Counter = "gauge" if NONE in values else "events"  # only a gauge holds NONE
+        state = SubjectState(counter=counter, applied_offset=2**62, base=499_000, values=values)
+        if counter == "gauge":
+            state.last_us = [NONE if value == NONE else 1 for value in values]
+        again = SubjectState.from_bytes(state.to_bytes())
+        assert again == state, values
+    small, large = (SubjectState(counter="events", values=v).to_bytes() for v in ([1] * 100, [70_000] * 100))
+    assert len(small) < 130 < 400 < len(large)
+    gauge = apply(None, "gauge", numbered(size(H - 400 * HOUR, 7), size(X, 5), size(X + US, 6)), NOW)
+    assert gauge.carry is not None and gauge.starts
+    assert SubjectState.from_bytes(gauge.to_bytes()) == gauge
+    with pytest.raises(ValueError, match="version"):
+        SubjectState.from_bytes(b"\x09" + gauge.to_bytes()[1:])

@@ -81,7 +81,8 @@ def volume(current: int, baseline: int) -> list[InputRecord]:
 def check(evaluation: Evaluation, status: str, observed: ChangeObserved | RateObserved | None) -> None:
     assert (evaluation.status, evaluation.observed) == (status, observed)
     assert evaluation.window == Window(start=H - 24 * HOUR, end=H)
-    assert evaluation.baseline_window == Window(start=H - 48 * HOUR, end=H - 24 * HOUR)
+    lag = 168 * HOUR if evaluation.baseline == "same_day_last_week" else 24 * HOUR
+    assert evaluation.baseline_window == Window(start=H - lag - 24 * HOUR, end=H - lag)
 
 
 def change(current: int, baseline: int, pct: str) -> ChangeObserved:
@@ -364,3 +365,107 @@ def test_a_state_of_the_wrong_counter_is_refused() -> None:
         evaluate(alert("audience_size", "4"), state_of(volume(1, 1)), NOW)
     with pytest.raises(ValueError):
         evaluate(alert("destination_delivery_rate", "4"), state_of(volume(1, 1)), NOW)
+
+
+# --- week-over-week baseline ------------------------------------------------------------------
+
+
+def week_alert(kind: str, threshold: str | int) -> AlertConfig:
+    return alert(kind, threshold).model_copy(update={"baseline": "same_day_last_week"})
+
+
+WEEK = 168 * HOUR
+LAST_WEEK = BASELINE - WEEK + 24 * HOUR
+"""An instant well inside the week-over-week baseline [H - 192h, H - 168h)."""
+
+
+@pytest.mark.parametrize(
+    ("records", "status", "observed"),
+    [
+        # The day before (a quiet Sunday) is ignored: the same day last week is the baseline.
+        (events((CURRENT, 100), (BASELINE, 40), (LAST_WEEK, 100)), "ok", change(100, 100, "0.00")),
+        (events((CURRENT, 105), (BASELINE, 40), (LAST_WEEK, 100)), "firing", change(105, 100, "5.00")),
+        (events((CURRENT, 104), (LAST_WEEK, 100)), "ok", change(104, 100, "4.00")),  # exactly: no fire
+        # Nothing a week back: insufficient data, whatever the day before holds.
+        (events((CURRENT, 100), (BASELINE, 100)), "insufficient_data", None),
+        # The edges: H - 168h is outside (after the baseline), H - 192h inside.
+        (events((H - WEEK, 5), (CURRENT, 100), (LAST_WEEK, 100)), "ok", change(100, 100, "0.00")),
+        (events((H - WEEK - US, 5), (CURRENT, 100), (LAST_WEEK, 100)), "firing", change(100, 105, "-4.76")),
+        (
+            events((H - WEEK - 24 * HOUR, 5), (CURRENT, 100), (LAST_WEEK, 100)),
+            "firing",
+            change(100, 105, "-4.76"),
+        ),
+        (
+            events((H - WEEK - 24 * HOUR - US, 5), (CURRENT, 100), (LAST_WEEK, 100)),
+            "ok",
+            change(100, 100, "0.00"),
+        ),
+        # The six days in between count for neither window.
+        (events((CURRENT, 100), (H - 100 * HOUR, 1000), (LAST_WEEK, 100)), "ok", change(100, 100, "0.00")),
+    ],
+)
+def test_source_volume_against_the_same_day_last_week(
+    records: list[InputRecord], status: str, observed: ChangeObserved | None
+) -> None:
+    evaluation = evaluate(week_alert("source_volume", "4"), state_of(records), NOW)
+    check(evaluation, status, observed)
+    assert evaluation.baseline == "same_day_last_week"
+    assert evaluation.baseline_window == Window(start=H - 192 * HOUR, end=H - 168 * HOUR)
+    assert evaluation.window == Window(start=H - 24 * HOUR, end=H)
+
+
+def test_the_same_records_fire_day_over_day_and_not_week_over_week() -> None:
+    """A Monday after a quiet weekend: +150 % against Sunday, 0 % against last Monday."""
+    state = state_of(events((CURRENT, 100), (BASELINE, 40), (LAST_WEEK, 100)))
+    check(evaluate(alert("source_volume", "50"), state, NOW), "firing", change(100, 40, "150.00"))
+    check(evaluate(week_alert("source_volume", "50"), state, NOW), "ok", change(100, 100, "0.00"))
+
+
+def test_activation_volume_against_the_same_day_last_week() -> None:
+    state = state_of(
+        outcomes(
+            (CURRENT, 95, 3), (BASELINE, 10, 0), (LAST_WEEK, 100, 50), kind="activation", audience_id="aud"
+        )
+    )
+    check(evaluate(week_alert("activation_volume", "4"), state, NOW), "firing", change(95, 100, "-5.00"))
+    check(evaluate(alert("activation_volume", "4"), state, NOW), "firing", change(95, 10, "850.00"))
+
+
+W = H - WEEK
+
+
+@pytest.mark.parametrize(
+    ("samples", "status", "observed"),
+    [
+        ([(W, 100), (X, 50), (H, 95)], "firing", change(95, 100, "-5.00")),
+        ([(W, 100), (X, 50), (H, 104)], "ok", change(104, 100, "4.00")),
+        (
+            [(W, 100), (W + US, 200), (H, 100)],
+            "ok",
+            change(100, 100, "0.00"),
+        ),  # after H - 168h: not the baseline
+        ([(W - 100 * HOUR, 100), (H, 100)], "ok", change(100, 100, "0.00")),  # set long before, unchanged
+        ([(W + US, 100), (H, 95)], "insufficient_data", None),  # no size at or before H - 168h
+        ([(W, 0), (H, 95)], "insufficient_data", None),
+    ],
+)
+def test_audience_size_against_its_size_a_week_earlier(
+    samples: list[tuple[datetime, int]], status: str, observed: ChangeObserved | None
+) -> None:
+    state = apply(state_of(sizes(*samples), now=NOW - 24 * HOUR), "gauge", [], NOW)
+    evaluation = evaluate(week_alert("audience_size", "4"), state, NOW)
+    check(evaluation, status, observed)
+    assert evaluation.baseline_window.end == H - 168 * HOUR
+
+
+def test_a_week_over_week_baseline_reads_hours_only_the_15_day_state_keeps() -> None:
+    """Records up to 15 days old are counted (a 48-hour state dropped everything 8 days old), so
+    the same state still answers a week-over-week evaluation a week earlier (a backtest)."""
+    oldest = H - 360 * HOUR
+    state = state_of(events((oldest - US, 7), (oldest, 100), (oldest + 24 * HOUR, 100), (CURRENT, 100)))
+    assert state is not None and state.values[0] == 100 and sum(state.values) == 300
+    week_before = NOW - WEEK
+    check_at = evaluate(week_alert("source_volume", "4"), state, week_before)
+    assert check_at.baseline_window == Window(start=oldest, end=oldest + 24 * HOUR)
+    assert (check_at.status, check_at.observed) == ("firing", change(0, 100, "-100.00"))

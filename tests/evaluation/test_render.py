@@ -234,3 +234,90 @@ def test_from_records_to_alert_fired_end_to_end() -> None:
     assert record.summary.startswith("Source volume change for source web: 95 events")
     again = render_alert_fired(config, step(None, config, evaluate(config, counted, NOW), NOW)[1])  # type: ignore[arg-type]
     assert again == record
+
+
+# --- week-over-week baseline ------------------------------------------------------------------
+
+WEEKLY_CASES = [
+    (
+        alert("source_volume", source_id="web"),
+        "firing",
+        change(95, 100, "-5.00"),
+        "Source volume change for source web: 95 events in the last 24 h vs 100 the same day last week "
+        "(\u22125.00 %), threshold ±4 %",
+    ),
+    (
+        alert("activation_volume", "10", audience_id="vip", destination_id="ads"),
+        "resolved",
+        change(100, 100, "0.00"),
+        "Resolved: Audience activation volume change for audience vip to destination ads: 100 events "
+        "delivered in the last 24 h vs 100 the same day last week (0.00 %), within ±10 %",
+    ),
+    (
+        alert("audience_size", "5", audience_id="vip"),
+        "firing",
+        change(4, 3, "33.33"),
+        "Audience size change for audience vip: 4 members vs 3 a week earlier (+33.33 %), threshold ±5 %",
+    ),
+]
+
+
+@pytest.mark.parametrize(("config", "state", "observed", "expected"), WEEKLY_CASES)
+def test_a_week_over_week_event_says_which_baseline_it_compared(
+    config: AlertConfig, state: str, observed: ChangeObserved, expected: str
+) -> None:
+    weekly = config.model_copy(update={"baseline": "same_day_last_week"})
+    week_window = Window(start=H - 192 * HOUR, end=H - 168 * HOUR)
+    moved = transition(state, observed, str(config.threshold_pct)).model_copy(
+        update={"baseline": "same_day_last_week", "baseline_window": week_window}
+    )
+    fired = render_alert_fired(weekly, moved)
+    document: dict[str, Any] = fired.model_dump(mode="json", by_alias=True)
+    assert [error.message for error in VALIDATOR.iter_errors(document)] == []
+    assert document["summary"] == expected
+    assert document["baseline"] == "same_day_last_week"
+    assert document["baseline_window"] == {
+        "start": "2026-11-20T09:00:00.000Z",
+        "end": "2026-11-21T09:00:00.000Z",
+    }
+
+
+def test_every_v2_event_names_its_baseline() -> None:
+    fired = render_alert_fired(SOURCE, transition("firing", change(95, 100, "-5.00")))
+    document = fired.model_dump(mode="json", by_alias=True)
+    assert document["baseline"] == "previous_day"
+    assert "baseline" in SCHEMA["required"]
+    del document["baseline"]
+    assert list(VALIDATOR.iter_errors(document))  # a v2 event without it breaks the schema
+
+
+def test_a_v1_event_still_in_the_topic_reads_as_a_previous_day_v2_event() -> None:
+    document = render_alert_fired(SOURCE, transition("firing", change(95, 100, "-5.00"))).model_dump(
+        mode="json", by_alias=True
+    )
+    v1 = {key: value for key, value in document.items() if key != "baseline"} | {
+        "schema": "streamalert.alert-fired/v1"
+    }
+    read = AlertFired.model_validate_json(orjson.dumps(v1))
+    assert (read.schema_, read.baseline) == ("streamalert.alert-fired/v2", "previous_day")
+    assert read == AlertFired.model_validate(document)
+
+
+def test_the_week_over_week_evaluation_reaches_the_event() -> None:
+    weekly = SOURCE.model_copy(update={"baseline": "same_day_last_week"})
+    records = [(H - 180 * HOUR, 100), (H - 36 * HOUR, 40), (H - 12 * HOUR, 100)]
+    items = [
+        (i, SourceEvents(type="source_events", workspace_id="w", source_id="web", timestamp=t, count=n))
+        for i, (t, n) in enumerate(records)
+    ]
+    counted = apply(None, "events", items, NOW)
+    assert step(None, weekly, evaluate(weekly, counted, NOW), NOW)[1] is None  # 0 %: no transition
+    _, fired = step(None, SOURCE, evaluate(SOURCE, counted, NOW), NOW)  # +150 % day over day
+    assert fired is not None and render_alert_fired(SOURCE, fired).baseline == "previous_day"
+    spiked = apply(counted, "events", [(9, items[2][1].model_copy(update={"count": 50}))], NOW)
+    _, weekly_fired = step(None, weekly, evaluate(weekly, spiked, NOW), NOW)
+    assert weekly_fired is not None
+    record = render_alert_fired(weekly, weekly_fired)
+    assert (record.baseline, record.observed) == ("same_day_last_week", change(150, 100, "50.00"))
+    assert record.baseline_window == Window(start=H - 192 * HOUR, end=H - 168 * HOUR)
+    assert "the same day last week" in record.summary

@@ -153,3 +153,22 @@ def test_no_points_before_an_evaluation_on_data(state: AlertState | None) -> Non
 )
 def test_the_series_measures_what_the_kind_counts(kind: str, subject: dict[str, str], measure: str) -> None:
     assert series_of(alert(kind, **subject), None).measure == measure
+
+
+def test_a_week_over_week_series_is_the_week_old_day_then_the_current_one() -> None:
+    subject = state_of("events", [events(180, 70), events(30, 999), events(5, 40)])
+    config = alert("source_volume", source_id="web").model_copy(update={"baseline": "same_day_last_week"})
+    state, _ = step(None, config, evaluate(config, subject, NOW), NOW)
+    values, failed = hourly_points(config.kind, subject, NOW, config.baseline)
+    assert len(values) == POINTS and failed == ()
+    state = state.model_copy(update={"series": values, "series_failed": failed})
+    body = series_of(config, AlertState.from_bytes(state.to_bytes()))
+    week_start = H - 192 * HOUR
+    assert [p.hour for p in body.points] == [week_start + i * HOUR for i in range(24)] + [
+        H - 24 * HOUR + i * HOUR for i in range(24)
+    ]
+    baseline = {p.hour: p.value for p in body.points if p.window == "baseline" and p.value}
+    current = {p.hour: p.value for p in body.points if p.window == "current" and p.value}
+    assert baseline == {H - 180 * HOUR: 70}  # the day before (999 events) is not charted
+    assert current == {H - 5 * HOUR: 40}
+    assert state.observed is not None and (state.observed.current, state.observed.baseline) == (40, 70)  # type: ignore[union-attr]

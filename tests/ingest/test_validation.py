@@ -38,7 +38,7 @@ def test_a_valid_record_is_parsed() -> None:
         (b"s1", source(count="3"), "count: Input should be a valid integer"),
         (None, source(), "key missing does not match the record's subject id 's1'"),
         (b"s2", source(), "key 's2' does not match"),
-        (b"s1", source(timestamp="2026-11-26T08:59:59Z"), "older than the baseline window start"),
+        (b"s1", source(timestamp="2026-11-13T08:59:59Z"), "older than the retention start"),
         (b"s1", source(timestamp="2026-11-28T09:47:01Z"), "more than 5 minutes in the future"),
     ],
 )
@@ -53,7 +53,7 @@ def test_unusable_records_become_dead_letters_with_a_reason(
 
 def test_the_edges_of_the_accepted_range_are_kept() -> None:
     assert isinstance(
-        parse_pipeline_event(b"s1", source(timestamp="2026-11-26T09:00:00Z"), POSITION, NOW), SourceEvents
+        parse_pipeline_event(b"s1", source(timestamp="2026-11-13T09:00:00Z"), POSITION, NOW), SourceEvents
     )
     assert isinstance(
         parse_pipeline_event(b"s1", source(timestamp="2026-11-28T09:47:00Z"), POSITION, NOW), SourceEvents

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 
@@ -164,3 +165,21 @@ def test_tokens_list_as_json(module_worker: WorkerProcess, unique: str) -> None:
     ]
     assert token.startswith(f"sat_{rows[0]['token_id']}_")
     assert "sha256" not in rows[0] and token not in listed.stdout
+
+
+def test_alerts_create_takes_a_baseline(module_worker: WorkerProcess, unique: str) -> None:
+    owner = token_for(module_worker, unique, "ada", "owner")
+    args = ["alerts", "create", "--kind", "source_volume", "--source-id", "web", "--threshold", "20"]
+    made = cli(module_worker, owner, *args, "--baseline", "same_day_last_week", "--channel", "in_app")
+    assert made.exit_code == 0, made.output
+    created = orjson.loads(made.output)
+    assert created["baseline"] == "same_day_last_week"
+    shown = cli(module_worker, owner, "alerts", "get", created["id"]).output
+    assert re.search(r"BASELINE\s+same_day_last_week", shown), shown
+    refused = cli(
+        module_worker,
+        owner,
+        *["alerts", "create", "--kind", "mapping_delivery_rate", "--mapping-id", "m", "--threshold", "99"],
+        *["--baseline", "same_day_last_week", "--channel", "in_app"],
+    )
+    assert refused.exit_code != 0 and "baseline" in refused.output

@@ -1,4 +1,5 @@
-"""`make demo` end to end: alerts of every kind fire and reach every channel; Ctrl-C cleans up."""
+"""`make demo` end to end: alerts of every kind fire and reach every channel, a week-over-week
+alert on a source with quiet weekends stays ok; Ctrl-C cleans up."""
 
 from __future__ import annotations
 
@@ -31,10 +32,14 @@ def test_the_demo_fires_every_alert_and_ctrl_c_stops_everything(kafka_bootstrap:
                 break
         output = "".join(lines)
         assert "Ctrl-C stops the demo." in output, output[-3000:]
-        assert len(re.findall(r"demo:.*\bfiring\b", output)) == 5, output[-3000:]
-        assert "in-app notifications: 5 unread" in output
+        # One alert of each kind fires, and the day-over-day alert on ios (Monday against Sunday);
+        # the week-over-week one on the same source stays ok.
+        assert len(re.findall(r"demo:.*\bfiring\b", output)) == 6, output[-3000:]
+        assert re.search(r"demo:\S*\s+ok  iOS events, week over week \(source_volume", output), output[-3000:]
+        assert re.search(r"demo:\S*\s+firing  iOS events, day over day \(source_volume", output)
+        assert "in-app notifications: 6 unread" in output
         for channel in ("slack", "slack-workflow", "pagerduty", "email"):
-            assert len(re.findall(rf"\[sink:{channel}\] .*(FIRING|firing|trigger)", output)) == 5, channel
+            assert len(re.findall(rf"\[sink:{channel}\] .*(FIRING|firing|trigger)", output)) == 6, channel
         run = re.search(r"STREAMALERT_TOPIC_PREFIX=(demo[0-9a-f]+)", output)
         assert run is not None
         # The printed token signs in to the printed UI, which shows the alerting page.

@@ -404,7 +404,7 @@ async def test_late_future_and_malformed_records_do_not_count(
     source = b"guarded-src"
     base = {"type": "source_events", "workspace_id": unique, "source_id": "guarded-src"}
     bad = [
-        (source, orjson.dumps(base | {"timestamp": at(49), "count": 1000})),  # before the baseline window
+        (source, orjson.dumps(base | {"timestamp": at(361), "count": 1000})),  # before the retention start
         (
             source,
             orjson.dumps(
@@ -414,8 +414,10 @@ async def test_late_future_and_malformed_records_do_not_count(
         (source, orjson.dumps(base | {"timestamp": at(3), "count": -5})),
         (source, b"not json"),
     ]
+    # Kept (15 days are), but in neither window of a day-over-day alert.
+    outside = [(source, orjson.dumps(base | {"timestamp": at(49), "count": 1000}))]
     prefix = module_worker.prefix
-    await produce(kafka_bootstrap, f"{prefix}.pipeline-events", bad)
+    await produce(kafka_bootstrap, f"{prefix}.pipeline-events", bad + outside)
     found = await run(module_worker, kafka_bootstrap, api_user(module_worker, unique), [scenario])
     assert found["guarded"]["observed"] == {"current": 100, "baseline": 100, "change_pct": 0}
     letters = await consume(
@@ -425,7 +427,7 @@ async def test_late_future_and_malformed_records_do_not_count(
     )
     reasons = sorted(orjson.loads(r.value)["reason"] for r in letters if r.key == source)
     assert len(reasons) == 4
-    assert any("older than the baseline window start" in r for r in reasons)
+    assert any("older than the retention start" in r for r in reasons)
     assert any("in the future" in r for r in reasons)
     assert any(r.startswith("count:") for r in reasons)
     assert any(r.startswith("not UTF-8 JSON") for r in reasons)

@@ -87,9 +87,9 @@ class Fuzz:
             return b"someone-else", orjson.dumps(good)
         if variant == 5:
             return None, orjson.dumps(good)
-        if variant == 6:
+        if variant == 6:  # older than the 15 days a subject keeps, ahead of now, or no time at all
             return source.encode(), orjson.dumps(
-                good | {"timestamp": self.rng.choice([at(60), at(-2), "yesterday", 1.5, 10**18])}
+                good | {"timestamp": self.rng.choice([at(361), at(-2), "yesterday", 1.5, 10**18])}
             )
         if variant == 7:
             return source.encode(), b"[" * 5000 + b"]" * 5000

@@ -557,3 +557,62 @@ def test_rate_and_size_alert_pages_draw_their_own_chart(
     ).to_be_visible()
     expect(phone.page.locator("#chart")).to_contain_text("Baseline 100 (24 hours ago)")
     phone.page.screenshot(path=str(SCREENSHOTS / "alert-page-phone.png"), full_page=True)
+
+
+def test_the_side_sheet_and_the_alert_page_say_which_baseline_is_compared(
+    tabs: Callable[..., Tab], worker: WorkerProcess, vendors: Vendors, kafka_bootstrap: str, unique: str
+) -> None:
+    owner = user(worker, unique, "olga", "Olga Owner", "owner")
+
+    def events(hours: float, count: int) -> tuple[bytes, bytes]:
+        record = {
+            "type": "source_events",
+            "workspace_id": unique,
+            "source_id": "web",
+            "timestamp": at(hours),
+            "count": count,
+        }
+        return b"web", orjson.dumps(record)
+
+    # Last week 100, the day before 40 (a quiet Sunday), the last 24 hours 100.
+    vendors.run(
+        produce(
+            kafka_bootstrap,
+            f"{worker.prefix}.pipeline-events",
+            [events(180, 100), events(36, 40), events(5, 100)],
+        )
+    )
+    tab = signed_in(tabs, owner)
+    page = tab.page
+    page.get_by_role("button", name="Create alert").click()
+    fill_sheet(page, "Destination delivery success rate", "rate", {"Destination": "ads"}, "99")
+    sheet = page.get_by_role("dialog", name="Create alert")
+    expect(sheet.get_by_label("Compare with")).to_be_hidden()  # a rate has no baseline to choose
+    fill_sheet(page, "Source volume change", "weekly", {"Source": "web"}, "20")
+    compare = sheet.get_by_label("Compare with")
+    expect(compare).to_be_visible()
+    expect(compare).to_have_value("previous_day")
+    expect(sheet.get_by_text("±20 % against the previous 24 hours")).to_be_visible()
+    compare.select_option(label="The same day last week")
+    expect(sheet.get_by_text("±20 % against the same 24 hours a week earlier")).to_be_visible()
+    sheet.get_by_label("In-app (the bell)").check()
+    sheet.get_by_role("button", name="Save alert").click()
+    expect(sheet).to_be_hidden()
+    row = page.get_by_role("row", name=re.compile("^weekly"))
+    alert_id = row.get_attribute("data-alert")
+    status, stored = owner.call("GET", f"/v1/workspaces/{{ws}}/alerts/{alert_id}")
+    assert status == 200 and stored["baseline"] == "same_day_last_week"
+
+    # The edit sheet shows the stored choice; the alert page says what the decision compared.
+    row.get_by_role("button", name="Actions for weekly").click()
+    page.get_by_role("menuitem", name="Edit").click()
+    edit = page.get_by_role("dialog", name="Edit alert")
+    expect(edit.get_by_label("Compare with")).to_have_value("same_day_last_week")
+    edit.get_by_role("button", name="Cancel").click()
+    alert_page = signed_in(tabs, owner, f"/alerts/{alert_id}").page
+    expect(alert_page.locator("#summary")).to_contain_text("vs. the same day last week")
+    expect(alert_page.locator("#timeline")).to_contain_text(
+        "current 100 against baseline 100", timeout=20_000
+    )
+    expect(alert_page.locator("#chart")).to_contain_text("Same day last week: 100")
+    expect(alert_page.locator("#chart")).to_contain_text("same day last week")

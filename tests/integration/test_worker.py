@@ -64,7 +64,7 @@ async def test_worker_creates_the_topic_catalogue(module_worker: WorkerProcess, 
     }
     assert settings[f"{module_worker.prefix}.alert-configs"]["cleanup.policy"] == "compact"
     assert settings[f"{module_worker.prefix}.pipeline-events"]["cleanup.policy"] == "delete"
-    assert int(settings[f"{module_worker.prefix}.pipeline-events"]["retention.ms"]) >= 3 * 24 * 3_600_000
+    assert int(settings[f"{module_worker.prefix}.pipeline-events"]["retention.ms"]) >= 16 * 24 * 3_600_000
 
 
 async def test_unusable_records_round_trip_to_dead_letter(
@@ -111,7 +111,7 @@ async def test_unusable_records_round_trip_to_dead_letter(
     assert reasons[0] == "count: Input should be greater than or equal to 1"
     assert reasons[1].startswith(f"key '{unique}-other' does not match the record's subject id '{source}'")
     assert reasons[2].startswith("not UTF-8 JSON")
-    assert "older than the baseline window start" in reasons[3]
+    assert "older than the retention start" in reasons[3]
     broken = next(letter for letter in letters if letter["reason"].startswith("not UTF-8"))
     assert broken["raw"] == "{broken"
     assert broken["topic"] == f"{prefix}.pipeline-events"

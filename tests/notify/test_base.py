@@ -145,3 +145,36 @@ def test_integration_for_each_channel_type(channel: Any, kind: type, target: str
     settings = Settings(smtp_url="smtps://u:p@mail.example.com", webhook_allow=["127.0.0.1"])
     assert isinstance(integration_for(channel, settings, append=_append), kind)
     assert target_of(channel).model_dump() == {"type": channel.type, "target": target}
+
+
+def test_every_channel_says_which_baseline_was_compared() -> None:
+    import orjson
+
+    from streamalert.notify.base import facts
+    from streamalert.notify.email import email_message
+    from streamalert.notify.pagerduty import pagerduty_event
+    from streamalert.notify.slack import slack_message
+    from tests.notify.servers import change_event
+
+    summary = (
+        "Source volume change for source src-orders: 80 events in the last 24 h vs 100 the same day "
+        "last week (\u221220.00 %), threshold ±4 %"
+    )
+    weekly = change_event(baseline="same_day_last_week", summary=summary)
+    daily = change_event()
+    assert ("Baseline (same day last week)", "100") in facts(weekly)
+    assert ("Baseline (previous 24 h)", "100") in facts(daily)
+    assert not any("same day last week" in label for label, _ in facts(daily))
+    slack = orjson.dumps(slack_message(weekly)).decode()
+    assert "Baseline (same day last week)" in slack and "the same day last week" in slack
+    mail = email_message(weekly, sender="a@example.com", recipient="b@example.com")
+    for part in mail.walk():
+        if part.get_content_maintype() == "text":
+            assert "same day last week" in part.get_content()
+    pagerduty = pagerduty_event(weekly, "k" * 32, dedup_key="d")
+    assert pagerduty["payload"]["custom_details"]["baseline"] == "same_day_last_week"
+    assert "the same day last week" in pagerduty["payload"]["summary"]
+    assert (
+        pagerduty_event(daily, "k" * 32, dedup_key="d")["payload"]["custom_details"]["baseline"]
+        == "previous_day"
+    )

@@ -32,9 +32,10 @@ def v1_bytes() -> bytes:
 
 
 def test_a_v1_event_reads_as_an_unmuted_v2_event() -> None:
-    event = AlertFired.read(v1_bytes())
+    event = AlertFired.model_validate_json(v1_bytes())
     assert event.schema_ == ALERT_FIRED_SCHEMA
     assert event.muted is False
+    assert event.baseline == "previous_day"
 
 
 @pytest.mark.parametrize(
@@ -48,4 +49,4 @@ def test_a_v1_event_reads_as_an_unmuted_v2_event() -> None:
 )
 def test_anything_else_is_refused(raw: bytes) -> None:
     with pytest.raises((ValidationError, orjson.JSONDecodeError)):
-        AlertFired.read(raw)
+        AlertFired.model_validate_json(raw)

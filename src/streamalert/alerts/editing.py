@@ -18,7 +18,7 @@ from urllib.parse import urlsplit
 from pydantic import BeforeValidator, ConfigDict, Field, ValidationError, WithJsonSchema
 
 from streamalert.alerts.masking import mask_secret, mask_url
-from streamalert.kinds import KINDS, SUBJECT_FIELDS, AlertKind
+from streamalert.kinds import KINDS, SUBJECT_FIELDS, AlertKind, Baseline
 from streamalert.records.alerts import (
     AlertConfig,
     AlertKey,
@@ -26,6 +26,7 @@ from streamalert.records.alerts import (
     Channel,
     Creator,
     Threshold,
+    check_baseline,
     check_subjects_and_threshold,
 )
 from streamalert.records.common import Id, StrictRecord, Timestamp
@@ -63,6 +64,17 @@ RequestThreshold = Annotated[
 ]
 
 
+RequestBaseline = Annotated[
+    Baseline,
+    Field(
+        description="what a change is compared with: previous_day (the 24 hours before the current "
+        "window, the default) or same_day_last_week (the same 24 hours a week earlier, "
+        "[H - 192 h, H - 168 h); an audience size against its size 168 h earlier). The rate "
+        "kinds accept only previous_day"
+    ),
+]
+
+
 def kind_rules_schema() -> list[dict[str, Any]]:
     """Each kind's subject fields and threshold limit as JSON Schema `if`/`then` clauses."""
     rules = []
@@ -71,6 +83,8 @@ def kind_rules_schema() -> list[dict[str, Any]]:
         properties |= {field: {"type": "null"} for field in SUBJECT_FIELDS if field not in kind.allowed}
         if kind.decision == "rate":
             properties["threshold_pct"] = {"maximum": 100}
+        if not kind.baseline_choice:
+            properties["baseline"] = {"const": "previous_day"}
         rules.append(
             {
                 "if": {"properties": {"kind": {"const": kind.name}}, "required": ["kind"]},
@@ -89,6 +103,7 @@ def _kind_table() -> str:
             else ""
         )
         + ("; threshold at most 100" if kind.decision == "rate" else "")
+        + ("" if kind.baseline_choice else "; baseline previous_day only")
         for kind in KINDS.values()
     ]
     return "Subject fields by kind (any other subject field must be absent or null): " + "; ".join(rows) + "."
@@ -121,6 +136,7 @@ class AlertCreate(StrictRecord):
     name: AlertName | None = None
     key: AlertKey | None = None
     threshold_pct: RequestThreshold
+    baseline: RequestBaseline = "previous_day"
     source_id: Id | None = None
     destination_id: Id | None = None
     mapping_id: Id | None = None
@@ -131,7 +147,7 @@ class AlertCreate(StrictRecord):
 
 
 class AlertPatch(StrictRecord):
-    """`PATCH …/alerts/{id}`: name, threshold, enabled, muted_until and channels; absent fields stay as they are.
+    """`PATCH …/alerts/{id}`: name, threshold, baseline, enabled, muted_until and channels; absent fields stay as they are.
 
     Kind and subject are what an alert *is* (its state, incidents and event ids belong to
     them), so they cannot change: a different subject is a new alert. Channels are replaced as
@@ -146,6 +162,7 @@ class AlertPatch(StrictRecord):
         AlertKey | None, Field(description="if sent, the alert's own key: a key cannot change")
     ] = None
     threshold_pct: RequestThreshold | None = None
+    baseline: RequestBaseline | None = None
     enabled: bool | None = None
     muted_until: MutedUntil | None = None
     channels: Channels | None = None
@@ -213,6 +230,7 @@ def check_kind_rules(data: dict[str, Any]) -> None:
         check_subjects_and_threshold(
             data["kind"], data["threshold_pct"], {field: data.get(field) for field in SUBJECT_FIELDS}
         )
+        check_baseline(data["kind"], data.get("baseline", "previous_day"))
     except ValueError as error:
         message = str(error)
         field = message.split(" ", 1)[0]
@@ -265,7 +283,7 @@ def patched_alert(
     expected_version = changes.pop("version", None)
     if expected_version is not None and expected_version != current.version:
         raise VersionConflict(f"the alert is at version {current.version}, not {expected_version}")
-    for field in ("name", "threshold_pct", "enabled", "channels"):
+    for field in ("name", "threshold_pct", "baseline", "enabled", "channels"):
         if field in changes and changes[field] is None:
             raise InvalidRequest([{"field": field, "message": f"{field} cannot be null"}])
     data = current.model_dump() | changes

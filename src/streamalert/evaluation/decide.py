@@ -16,7 +16,7 @@ from pydantic import BaseModel, ConfigDict
 
 from streamalert.counting.buckets import SubjectState, gauge_at, window_outcomes, window_total
 from streamalert.counting.windows import windows_at
-from streamalert.kinds import KINDS
+from streamalert.kinds import KINDS, Baseline
 from streamalert.records.alerts import AlertConfig
 from streamalert.records.outputs import ChangeObserved, RateObserved, Window
 
@@ -30,10 +30,11 @@ class Evaluation(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     status: Status
+    baseline: Baseline = "previous_day"
     window: Window
     """The current window [H - 24h, H)."""
     baseline_window: Window
-    """The baseline window [H - 48h, H - 24h)."""
+    """The baseline window: [H - 48h, H - 24h), or [H - 192h, H - 168h) a week back."""
     observed: Observed | None
     """None when the data is insufficient."""
 
@@ -77,13 +78,17 @@ def evaluate(alert: AlertConfig, state: SubjectState | None, now: datetime) -> E
 
     Whether the alert is enabled is the caller's concern: disabled alerts are not evaluated.
     """
-    windows = windows_at(now)
+    windows = windows_at(now, alert.baseline)
     current_window = Window(start=windows.current_start, end=windows.current_end)
     baseline_window = Window(start=windows.baseline_start, end=windows.baseline_end)
 
     def result(status: Status, observed: Observed | None) -> Evaluation:
         return Evaluation(
-            status=status, window=current_window, baseline_window=baseline_window, observed=observed
+            status=status,
+            baseline=alert.baseline,
+            window=current_window,
+            baseline_window=baseline_window,
+            observed=observed,
         )
 
     threshold = alert.threshold_pct

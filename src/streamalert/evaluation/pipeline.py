@@ -117,7 +117,7 @@ def decide(
     """(the previous state as alert-fired corrects it, the next state, the transition if any)."""
     previous = adopt_published(stored, log_of_partition.latest.get(alert.id))
     state, transition = step(previous, alert, evaluate(alert, subject, now), now)
-    values, failed = hourly_points(alert.kind, subject, now)
+    values, failed = hourly_points(alert.kind, subject, now, alert.baseline)
     return previous, state.model_copy(update={"series": values, "series_failed": failed}), transition
 
 

@@ -10,7 +10,7 @@ from decimal import Decimal
 
 from streamalert.evaluation.decide import Observed
 from streamalert.evaluation.state import Notification, Transition
-from streamalert.kinds import KINDS
+from streamalert.kinds import KINDS, Baseline
 from streamalert.records.alerts import AlertConfig
 from streamalert.records.outputs import AlertFired, RateObserved, Subject
 from streamalert.text import count, number, pct, signed, threshold
@@ -27,20 +27,29 @@ def render_alert_fired(alert: AlertConfig, transition: Transition) -> AlertFired
         state=transition.state,
         incident=transition.incident,
         threshold_pct=transition.threshold_pct,
+        baseline=transition.baseline,
         subject=Subject(**alert.subject),
         window=transition.window,
         baseline_window=transition.baseline_window,
         observed=transition.observed,
         occurred_at=transition.occurred_at,
-        summary=summary(alert, transition.state, transition.observed, transition.threshold_pct),
+        summary=summary(
+            alert, transition.state, transition.observed, transition.threshold_pct, transition.baseline
+        ),
         muted=transition.muted,
     )
 
 
-def summary(alert: AlertConfig, state: Notification, observed: Observed, limit_pct: Decimal) -> str:
+def summary(
+    alert: AlertConfig,
+    state: Notification,
+    observed: Observed,
+    limit_pct: Decimal,
+    baseline: Baseline = "previous_day",
+) -> str:
     """One line for people, e.g. `Source volume change for source web: 95 events in the last
     24 h vs 100 the day before (-5.00 %), threshold ±4 %` (with a true minus sign, see
-    `streamalert.text`)."""
+    `streamalert.text`); `vs 100 the same day last week` with a week-over-week baseline."""
     kind = KINDS[alert.kind]
     limit = threshold(limit_pct)
     heading = f"{kind.default_name} for {kind.subject_phrase(alert)}"
@@ -57,6 +66,6 @@ def summary(alert: AlertConfig, state: Notification, observed: Observed, limit_p
         return f"{heading}: {body}, {tail}"
     change = (
         f"{count(observed.current)} {kind.unit}{kind.current_words} vs {count(observed.baseline)} "
-        f"{kind.baseline_words} ({pct(signed(observed.change_pct))})"
+        f"{kind.baseline_phrase(baseline)} ({pct(signed(observed.change_pct))})"
     )
     return f"{heading}: {change}, {'threshold' if state == 'firing' else 'within'} ±{limit} %"

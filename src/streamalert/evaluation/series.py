@@ -14,28 +14,31 @@ from streamalert.counting.buckets import SubjectState, hourly_series, window_out
 from streamalert.counting.windows import HOUR, windows_at
 from streamalert.evaluation.decide import percent
 from streamalert.evaluation.state import AlertState
-from streamalert.kinds import KINDS, AlertKind, Measure
+from streamalert.kinds import KINDS, AlertKind, Baseline, Measure
 from streamalert.records.alerts import AlertConfig
 from streamalert.records.common import Percent, StrictRecord, Timestamp
 
 POINTS = 48
-"""The baseline window's 24 hours, then the current window's 24."""
+"""The baseline window's 24 hours, then the current window's 24 (contiguous with a
+`previous_day` baseline, a week apart with `same_day_last_week`)."""
 
 
 def hourly_points(
-    kind: str, subject: SubjectState, now: datetime
+    kind: str, subject: SubjectState, now: datetime, baseline: Baseline = "previous_day"
 ) -> tuple[tuple[int | None, ...], tuple[int, ...]]:
-    """(values, failed) for each hour from the baseline window's start to the current window's end.
+    """(values, failed) for each hour of the baseline window, then of the current window (one run
+    of 48 hours with a `previous_day` baseline; two runs of 24 a week apart otherwise).
 
     Values are the hour's events or delivered outcomes, or for a gauge the size at the hour's
     end (so point 24 is the baseline, point 48 the current size). `failed` is empty unless the
     kind decides on a success rate (an activation volume counts delivered outcomes only).
     """
-    windows = windows_at(now)
-    values = tuple(value for _, value in hourly_series(subject, windows.baseline_start, windows.current_end))
+    windows = windows_at(now, baseline)
+    spans = ((windows.baseline_start, windows.baseline_end), (windows.current_start, windows.current_end))
+    values = tuple(value for start, end in spans for _, value in hourly_series(subject, start, end))
     if KINDS[kind].decision != "rate" or subject.counter != "outcomes":
         return values, ()
-    hours = (windows.baseline_start + i * HOUR for i in range(POINTS))
+    hours = (start + i * HOUR for start, _ in spans for i in range(POINTS // 2))
     failed = tuple(window_outcomes(subject, hour, hour + HOUR)[1] for hour in hours)
     return values, failed
 
@@ -67,13 +70,14 @@ class Series(StrictRecord):
 def series_of(alert: AlertConfig, state: AlertState | None) -> Series:
     points: list[SeriesPoint] = []
     if state is not None and state.baseline_window is not None and len(state.series) == POINTS:
-        start = state.baseline_window.start
+        current = state.window.start if state.window is not None else state.baseline_window.end
+        starts = (state.baseline_window.start, current)
         rate = KINDS[alert.kind].decision == "rate" and len(state.series_failed) == POINTS
         for i, value in enumerate(state.series):
             failed = state.series_failed[i] if rate else None
             points.append(
                 SeriesPoint(
-                    hour=start + timedelta(hours=i),
+                    hour=starts[i // (POINTS // 2)] + timedelta(hours=i % (POINTS // 2)),
                     window="baseline" if i < POINTS // 2 else "current",
                     value=value,
                     failed=failed,

@@ -18,6 +18,7 @@ from pydantic import BaseModel, ConfigDict
 
 from streamalert.evaluation.decide import Evaluation, Observed, Status
 from streamalert.evaluation.mute import expiry_due, expiry_event_id, is_muted, resolve_is_muted
+from streamalert.kinds import Baseline
 from streamalert.records.alerts import AlertConfig
 from streamalert.records.common import Percent, Timestamp
 from streamalert.records.outputs import Window
@@ -51,6 +52,7 @@ class Transition(_Model):
     occurred_at: Timestamp
     alert_version: int
     threshold_pct: Percent
+    baseline: Baseline = "previous_day"
     window: Window
     baseline_window: Window
     observed: Observed
@@ -144,6 +146,7 @@ def step(
             occurred_at=now,
             alert_version=alert.version,
             threshold_pct=alert.threshold_pct,
+            baseline=evaluation.baseline,
             window=evaluation.window,
             baseline_window=evaluation.baseline_window,
             observed=evaluation.observed,

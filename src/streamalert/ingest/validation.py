@@ -88,7 +88,8 @@ def _validate(
     timestamp: datetime = record.timestamp  # type: ignore[attr-defined]
     if timestamp < oldest:
         return reject(
-            f"timestamp {timestamp.isoformat()} is older than the baseline window start {oldest.isoformat()}"
+            f"timestamp {timestamp.isoformat()} is older than the retention start {oldest.isoformat()} "
+            "(15 days before the current hour)"
         )
     if timestamp > newest:
         return reject(f"timestamp {timestamp.isoformat()} is more than 5 minutes in the future")

@@ -201,6 +201,13 @@ def threshold_text(event: AlertFired) -> str:
     return f"success rate below {limit}"
 
 
+BASELINE_LABELS = {
+    "previous_day": "Baseline (previous 24 h)",
+    "same_day_last_week": "Baseline (same day last week)",
+}
+"""What the baseline row says it compared (the alert's `baseline`)."""
+
+
 def facts(event: AlertFired) -> list[tuple[str, str]]:
     """Label/value pairs describing the event, in display order (at most 10: Slack's field limit)."""
     observed = event.observed
@@ -208,7 +215,7 @@ def facts(event: AlertFired) -> list[tuple[str, str]]:
     if isinstance(observed, ChangeObserved):
         rows += [
             ("Current (24 h)", count(observed.current)),
-            ("Baseline (previous 24 h)", count(observed.baseline)),
+            (BASELINE_LABELS[event.baseline], count(observed.baseline)),
             ("Change", pct(signed(observed.change_pct))),
         ]
     else:

@@ -22,7 +22,6 @@ from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import Protocol
 
-import orjson
 from pydantic import ValidationError
 
 from streamalert.evaluation.mute import channel_action, expiry_event_id
@@ -116,8 +115,8 @@ class Notifier:
     ) -> tuple[AlertFired, AlertConfig] | None:
         """The event and its alert, or None when nothing is to be delivered (ack it at once)."""
         try:
-            event = AlertFired.read(value or b"")
-        except (ValidationError, orjson.JSONDecodeError):
+            event = AlertFired.model_validate_json(value or b"")
+        except ValidationError:
             log.error("alert-fired[%d]@%d is not an alert-fired event; skipped", partition, offset)
             return None
         if partition not in self.synced:

@@ -93,6 +93,7 @@ def pagerduty_event(
                 "subject": event.subject.model_dump(mode="json", exclude_none=True),
                 "observed": event.observed.model_dump(mode="json"),
                 "window": event.window.model_dump(mode="json"),
+                "baseline": event.baseline,
                 "baseline_window": event.baseline_window.model_dump(mode="json"),
                 "occurred_at": machine_time(event.occurred_at),
                 "event_id": event.event_id,

@@ -15,7 +15,7 @@ from streamalert.records.outputs import AlertFired, ChangeObserved, RateObserved
 
 def sample_event(alert: AlertConfig, state: AlertState | None, now: datetime) -> AlertFired:
     """A firing event for `alert` with its last observed values (zeros when it has none)."""
-    windows = windows_at(now)
+    windows = windows_at(now, alert.baseline)
     observed = state.observed if state is not None and state.observed is not None else None
     if observed is None:
         observed = (
@@ -32,10 +32,11 @@ def sample_event(alert: AlertConfig, state: AlertState | None, now: datetime) ->
         state="firing",
         incident=max(state.incident, 1) if state is not None else 1,
         threshold_pct=alert.threshold_pct,
+        baseline=alert.baseline,
         subject=Subject(**alert.subject),
         window=Window(start=windows.current_start, end=windows.current_end),
         baseline_window=Window(start=windows.baseline_start, end=windows.baseline_end),
         observed=observed,
         occurred_at=now,
-        summary=summary(alert, "firing", observed, alert.threshold_pct),
+        summary=summary(alert, "firing", observed, alert.threshold_pct, alert.baseline),
     )

@@ -10,7 +10,7 @@ from typing import Annotated, Any, Literal
 from email_validator import EmailNotValidError, validate_email
 from pydantic import AfterValidator, Field, StringConstraints, ValidationInfo, WithJsonSchema, model_validator
 
-from streamalert.kinds import KINDS, SUBJECT_FIELDS, AlertKind
+from streamalert.kinds import KINDS, SUBJECT_FIELDS, AlertKind, Baseline
 from streamalert.records.common import Id, Percent, StrictRecord, Timestamp
 from streamalert.webhook_rule import AllowList, check_webhook
 
@@ -150,6 +150,13 @@ def check_subjects_and_threshold(kind: str, threshold: Decimal, subjects: dict[s
         raise ValueError("threshold_pct of a rate alert must be at most 100")
 
 
+def check_baseline(kind: str, baseline: str) -> None:
+    """Raise ValueError naming `baseline` when the kind has no baseline to choose (a rate kind
+    accepts only the default, `previous_day`)."""
+    if baseline != "previous_day" and not KINDS[kind].baseline_choice:
+        raise ValueError(f"baseline does not apply to kind {kind}: it accepts only previous_day")
+
+
 class AlertConfig(StrictRecord):
     """One alert as held in `alert-configs` (key = id) and returned by the API (masked)."""
 
@@ -159,6 +166,7 @@ class AlertConfig(StrictRecord):
     name: AlertName
     key: AlertKey | None = None
     threshold_pct: Threshold
+    baseline: Baseline = "previous_day"
     source_id: Id | None = None
     destination_id: Id | None = None
     mapping_id: Id | None = None
@@ -177,6 +185,7 @@ class AlertConfig(StrictRecord):
         check_subjects_and_threshold(
             self.kind, self.threshold_pct, {field: getattr(self, field) for field in SUBJECT_FIELDS}
         )
+        check_baseline(self.kind, self.baseline)
         return self
 
     @property

@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Final, Literal
+from typing import Annotated, Any, Final, Literal
 
-import orjson
-from pydantic import Field, ValidationError
+from pydantic import Field, model_validator
 
-from streamalert.kinds import AlertKind
+from streamalert.kinds import AlertKind, Baseline
 from streamalert.records.alerts import ChannelType
 from streamalert.records.common import Id, Percent, StrictRecord, Timestamp
 
 ALERT_FIRED_SCHEMA: Final = "streamalert.alert-fired/v2"
-ALERT_FIRED_SCHEMA_V1: Final = "streamalert.alert-fired/v1"
+"""v2: v1 plus `baseline`."""
 
 
 class Window(StrictRecord):
@@ -66,6 +65,10 @@ class AlertFired(StrictRecord):
         1, description="numbers the alert's firings; a resolved event carries its firing's number"
     )
     threshold_pct: Percent
+    baseline: Baseline = Field(
+        description="what the current window was compared with: previous_day ([H - 48 h, H - 24 h)) or "
+        "same_day_last_week ([H - 192 h, H - 168 h)); baseline_window is that window",
+    )
     subject: Subject
     window: Window
     baseline_window: Window
@@ -81,17 +84,18 @@ class AlertFired(StrictRecord):
 
     model_config = StrictRecord.model_config | {"populate_by_name": True}
 
+    @model_validator(mode="before")
     @classmethod
-    def read(cls, raw: bytes) -> AlertFired:
-        """An event from `alert-fired`, of this schema or of v1 (still on the topic after an
-        upgrade: v2 only added fields whose defaults are what a v1 event meant)."""
-        try:
-            return cls.model_validate_json(raw)
-        except ValidationError:
-            data = orjson.loads(raw) if raw else None
-            if not isinstance(data, dict) or data.get("schema") != ALERT_FIRED_SCHEMA_V1:
-                raise
-            return cls.model_validate(data | {"schema": ALERT_FIRED_SCHEMA})
+    def _read_v1(cls, data: Any) -> Any:
+        """A v1 event (published before an upgrade, still in the topic) reads as v2: v1 had only
+        the previous-day baseline."""
+        if (
+            isinstance(data, dict)
+            and data.get("schema") == "streamalert.alert-fired/v1"
+            and "baseline" not in data
+        ):
+            return data | {"schema": ALERT_FIRED_SCHEMA, "baseline": "previous_day"}
+        return data
 
 
 class MaskedTarget(StrictRecord):

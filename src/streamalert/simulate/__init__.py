@@ -12,6 +12,8 @@ Volumes are planned per 24-hour window as the worker sees them (docs/design.md#a
 [H - 48h, H - 24h) and the current window [H - 24h, H) hold the same total for a subject, spread
 over the hours by the daily curve and some noise. Only the anomalies asked for move a subject's
 current window away from its baseline, so an alert fires where the user expects it and nowhere else.
+A plan may reach 15 days back (what the worker keeps), and with weekly seasonality (`--weekly`)
+weekend days carry a share of a weekday's traffic, the same weekday a week apart the same total.
 """
 
 from streamalert.simulate.anomalies import Anomalies

@@ -5,19 +5,22 @@ from __future__ import annotations
 import asyncio
 import math
 import random
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import click
 from pydantic import TypeAdapter, ValidationError
 
-from streamalert.counting.windows import windows_at
+from streamalert.counting.windows import RETENTION, windows_at
 from streamalert.records.common import Id
 from streamalert.simulate.anomalies import Anomalies
 from streamalert.simulate.publish import Options, run, topic_names
 from streamalert.simulate.report import describe_world
+from streamalert.simulate.traffic import Weekly
 from streamalert.simulate.world import build_world
 
 _id_adapter: TypeAdapter[str] = TypeAdapter(Id)
+MAX_BACKFILL_HOURS = RETENTION // timedelta(hours=1)
+"""360: the oldest hour the worker still counts (15 days before the current one)."""
 
 
 def _parse_workspace(ctx: click.Context, param: click.Parameter, value: str) -> str:
@@ -61,9 +64,32 @@ def _parse_assignments(
 @click.option(
     "--backfill-hours",
     type=click.IntRange(min=0),
-    default=48,
+    default=None,
+    help="hours of history to publish before now: 48 by default, 360 (15 days) with --weekly; at most "
+    "360 (the worker rejects older records)",
+)
+@click.option(
+    "--weekly",
+    type=click.Choice(["calendar", "monday"]),
+    is_flag=False,
+    flag_value="calendar",
+    default=None,
+    help="weekly seasonality: weekends quieter (--weekend-share). `--weekly` alone: Saturday and Sunday "
+    "of the UTC calendar; `--weekly monday`: the last 24 hours are a Monday after a weekend, whatever "
+    "the day (a day-over-day alert fires, a week-over-week one stays quiet)",
+)
+@click.option(
+    "--seasonal",
+    metavar="SUBJECT",
+    multiple=True,
+    help="with --weekly: only these sources, mappings or audience activations have it (default: all)",
+)
+@click.option(
+    "--weekend-share",
+    type=click.FloatRange(0, 100, min_open=True),
+    default=40,
     show_default=True,
-    help="hours of history to publish before now (at most 48: the worker rejects older records)",
+    help="with --weekly: weekend traffic in % of a weekday's",
 )
 @click.option(
     "--slices",
@@ -124,7 +150,10 @@ def simulate_command(
     workspace: str,
     sources: int,
     events_per_hour: int,
-    backfill_hours: int,
+    backfill_hours: int | None,
+    weekly: Weekly | None,
+    weekend_share: float,
+    seasonal: tuple[str, ...],
     slices: int,
     drop: dict[str, float],
     spike: dict[str, float],
@@ -145,6 +174,7 @@ def simulate_command(
       streamalert simulate                                  # 48 h of history for workspace demo
       streamalert simulate --drop web=60 --failures ads=20  # alerts on them fire at once
       streamalert simulate --backfill-hours 0 --rate 5000 --single-events --duration 60
+      streamalert simulate --weekly monday                  # 15 days, quiet weekends, a Monday now
     """
     from streamalert.settings import Settings, get_settings
 
@@ -159,9 +189,22 @@ def simulate_command(
         anomalies = Anomalies.from_percentages(world, drop, spike, failures, audience_shift)
     except ValueError as error:
         raise click.BadParameter(str(error)) from None
-    if backfill_hours > 48:
-        click.echo("note: --backfill-hours capped at 48 (the worker rejects older records)", err=True)
-        backfill_hours = 48
+    volume_ids = world.subject_ids("source", "mapping", "audience")
+    unknown = [subject for subject in seasonal if subject not in volume_ids]
+    if unknown:
+        raise click.BadParameter(
+            f"{', '.join(unknown)}: not a source, mapping or audience (one of {', '.join(volume_ids)})",
+            param_hint="--seasonal",
+        )
+    if backfill_hours is None:
+        backfill_hours = MAX_BACKFILL_HOURS if weekly else 48
+    if backfill_hours > MAX_BACKFILL_HOURS:
+        click.echo(
+            f"note: --backfill-hours capped at {MAX_BACKFILL_HOURS} (the worker rejects records older "
+            "than 15 days)",
+            err=True,
+        )
+        backfill_hours = MAX_BACKFILL_HOURS
     if seed is None:
         seed = random.SystemRandom().randrange(1_000_000)
     names = topic_names(prefix)
@@ -184,6 +227,9 @@ def simulate_command(
         events_per_hour=events_per_hour,
         backfill_hours=backfill_hours,
         slices=slices,
+        weekly=weekly,
+        weekend_share=weekend_share / 100,
+        seasonal=frozenset(seasonal) if seasonal else None,
         anomalies=anomalies,
         rate=rate,
         duration=duration,

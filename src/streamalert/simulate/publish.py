@@ -26,7 +26,7 @@ from streamalert.simulate.records import (
     backfill_records,
 )
 from streamalert.simulate.report import Tally, preview_lines
-from streamalert.simulate.traffic import Plan, plan_traffic
+from streamalert.simulate.traffic import WEEKEND_SHARE, Plan, Weekly, plan_traffic
 from streamalert.simulate.world import World
 
 if TYPE_CHECKING:
@@ -173,6 +173,9 @@ class Options:
     single_events_backfill: bool
     seed: int
     report_every: float = 5.0
+    weekly: Weekly | None = None
+    weekend_share: float = WEEKEND_SHARE
+    seasonal: frozenset[str] | None = None
 
 
 def _progress_label(hour: datetime | None) -> str:
@@ -198,7 +201,18 @@ async def run(options: Options, now: datetime | None = None) -> Tally:
     now = now or datetime.now(UTC)
     rng = random.Random(options.seed)
     world = options.world
-    plan = plan_traffic(world, now, rng, options.events_per_hour, options.anomalies)
+    days = min(15, max(2, -(-options.backfill_hours // 24)))
+    plan = plan_traffic(
+        world,
+        now,
+        rng,
+        options.events_per_hour,
+        options.anomalies,
+        days=days,
+        weekly=options.weekly,
+        weekend_share=options.weekend_share,
+        seasonal=options.seasonal,
+    )
     tally = Tally(now=now)
     async with Publisher(kafka, names) as publisher:
         hours = backfill_hours_from(plan, options.backfill_hours)
@@ -206,8 +220,8 @@ async def run(options: Options, now: datetime | None = None) -> Tally:
             to_next_hour = (plan.hour + HOUR - now).total_seconds()
             if to_next_hour < 120:
                 click.echo(
-                    f"note: the hour ends in {to_next_hour:.0f} s; the worker then drops the oldest "
-                    "backfilled hour (older than the new baseline window start)",
+                    f"note: the hour ends in {to_next_hour:.0f} s; the windows then move on and the "
+                    "oldest backfilled hour leaves what the alerts compare",
                     err=True,
                 )
             started = time.monotonic()

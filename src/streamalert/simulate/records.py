@@ -225,10 +225,10 @@ def hour_records(
 
 def backfill_hours_from(plan: Plan, backfill_hours: int) -> list[datetime]:
     """The planned hours to publish: the last `backfill_hours` complete hours (never older than the
-    baseline window start, the oldest the worker accepts) and the hour in progress."""
+    plan's start; the worker accepts up to 15 days back) and the hour in progress."""
     if backfill_hours <= 0:
         return []
-    first = max(plan.baseline_start, plan.hour - backfill_hours * HOUR)
+    first = max(plan.start, plan.hour - backfill_hours * HOUR)
     return [h for h in plan.hours if h >= first]
 
 

@@ -22,7 +22,8 @@ class Tally:
     failed: Counter[str] = field(default_factory=Counter)
     gauges: Counter[str] = field(default_factory=Counter)
     volume: dict[tuple[str, str], int] = field(default_factory=dict)
-    """(subject, "current"|"baseline") → events (sources) or delivered (activations)."""
+    """(subject, "current"|"baseline"|"week") → events (sources) or delivered (activations);
+    "week" is the same day last week, [H - 192h, H - 168h)."""
     outcomes: dict[str, tuple[int, int]] = field(default_factory=dict)
     """Destination or mapping → (delivered, failed) in the current window."""
     sizes: dict[tuple[str, str], tuple[datetime, int]] = field(default_factory=dict)
@@ -30,6 +31,7 @@ class Tally:
 
     def __post_init__(self) -> None:
         self.windows = windows_at(self.now)
+        self.week = windows_at(self.now, "same_day_last_week")
 
     def add(self, emission: Emission) -> None:
         record = emission.record
@@ -42,6 +44,8 @@ class Tally:
             if windows.current_start <= moment < windows.current_end
             else "baseline"
             if windows.baseline_start <= moment < windows.baseline_end
+            else "week"
+            if self.week.baseline_start <= moment < self.week.baseline_end
             else None
         )
         if isinstance(record, SourceEvents):
@@ -64,9 +68,10 @@ class Tally:
                 if moment <= end and (latest is None or moment >= latest[0]):
                     self.sizes[(subject, name)] = (moment, record.size)
 
-    def change(self, subject: str) -> tuple[int, int] | None:
-        """(current, baseline) of a volume subject, or None when the baseline is empty."""
-        baseline = self.volume.get((subject, "baseline"), 0)
+    def change(self, subject: str, baseline_window: str = "baseline") -> tuple[int, int] | None:
+        """(current, baseline) of a volume subject, or None when the baseline is empty;
+        `baseline_window="week"`: against the same day last week."""
+        baseline = self.volume.get((subject, baseline_window), 0)
         return (self.volume.get((subject, "current"), 0), baseline) if baseline else None
 
     def size_change(self, subject: str) -> tuple[int, int] | None:
@@ -93,6 +98,8 @@ def preview_lines(world: World, tally: Tally) -> list[str]:
 
     for source in world.sources:
         lines.append(change_line(f"source_volume  source_id={source.id}", tally.change(source.id)))
+        if (week := tally.change(source.id, "week")) is not None:
+            lines.append(change_line("  same_day_last_week", week))
     for dest in world.destinations:
         rate = tally.rate(dest.id)
         shown = "no deliveries" if rate is None else f"{rate:.2f} % delivered"
@@ -104,6 +111,8 @@ def preview_lines(world: World, tally: Tally) -> list[str]:
     for audience in world.audiences:
         label = f"activation_volume  {audience.id} → {audience.destination_id}"
         lines.append(change_line(label, tally.change(audience.id)))
+        if (week := tally.change(audience.id, "week")) is not None:
+            lines.append(change_line("  same_day_last_week", week))
         lines.append(change_line(f"audience_size  audience_id={audience.id}", tally.size_change(audience.id)))
         synced = f"{audience.id}/{audience.destination_id}"
         lines.append(

@@ -172,6 +172,22 @@ MUTE_EXAMPLES = {
     },
     "unmute": {"summary": "unmute now", "value": {"muted_until": None}},
 }
+BASELINE_EXAMPLES = {
+    "week_over_week": {
+        "summary": "a source volume alert compared with the same day last week",
+        "description": "`baseline` (change kinds only): `previous_day` (the default) compares the last "
+        "24 hours with the 24 before; `same_day_last_week` with [H - 192 h, H - 168 h), so a pipeline "
+        "that is quiet every weekend does not fire every Saturday and Monday. A rate kind with "
+        "`same_day_last_week` is refused with a 422 naming `baseline`.",
+        "value": {
+            "kind": "source_volume",
+            "source_id": "web",
+            "threshold_pct": 20,
+            "baseline": "same_day_last_week",
+            "channels": [{"type": "in_app"}],
+        },
+    }
+}
 
 
 @cache
@@ -234,7 +250,10 @@ def openapi_document() -> dict[str, Any]:
                     "requestBody": {
                         "required": True,
                         "content": {
-                            "application/json": {"schema": _ref("AlertCreate"), "examples": CREATE_EXAMPLES}
+                            "application/json": {
+                                "schema": _ref("AlertCreate"),
+                                "examples": CREATE_EXAMPLES | BASELINE_EXAMPLES,
+                            }
                         },
                     },
                     "responses": {

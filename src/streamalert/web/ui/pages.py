@@ -93,6 +93,8 @@ def _kinds() -> str:
                 "required": kind.required,
                 "allowed": kind.allowed,
                 "rule": kind.rule,
+                "baseline_choice": kind.baseline_choice,
+                "week_rule": kind.week_rule,
             }
             for name, kind in KINDS.items()
         }

@@ -113,10 +113,16 @@ function stateBadge(state) {
   return h("span", { class: `state state-${state}` }, STATE_NAMES[state] ?? state);
 }
 
-function ruleText(kind, threshold) {
+function ruleText(kind, threshold, baseline) {
   const value = threshold === "" || threshold === undefined || threshold === null ? "X" : threshold;
   // The rule in words comes from the kind registry (streamalert/kinds.py).
-  return (KINDS[kind]?.rule ?? "").replace("{threshold}", value);
+  const spec = KINDS[kind];
+  const text = baseline === "same_day_last_week" && spec?.baseline_choice ? spec.week_rule : spec?.rule;
+  return (text ?? "").replace("{threshold}", value);
+}
+
+function baselineText(alert) {
+  return alert.baseline === "same_day_last_week" ? "vs. the same day last week" : "vs. the previous 24 hours";
 }
 
 function thresholdText(row) {
@@ -367,6 +373,8 @@ function setupSheet(onSaved) {
   const name = document.getElementById("f-name");
   const key = document.getElementById("f-key");
   const threshold = document.getElementById("f-threshold");
+  const baseline = document.getElementById("f-baseline");
+  const baselineField = document.getElementById("baseline-field");
   const rule = document.getElementById("threshold-rule");
   const enabled = document.getElementById("f-enabled");
   const formError = document.getElementById("form-error");
@@ -395,7 +403,10 @@ function setupSheet(onSaved) {
       field.querySelector(".optional").hidden = input.required;
     }
     name.placeholder = spec.name;
-    rule.textContent = ruleText(kind.value, threshold.value);
+    // Only the change kinds compare with a baseline; a rate kind keeps the default.
+    baselineField.hidden = !spec.baseline_choice;
+    if (!spec.baseline_choice) baseline.value = "previous_day";
+    rule.textContent = ruleText(kind.value, threshold.value, baseline.value);
   }
 
   function showChannel(box) {
@@ -453,6 +464,7 @@ function setupSheet(onSaved) {
     key.value = editing.key ?? "";
     key.readOnly = true; // the id derives from the key
     threshold.value = String(editing.threshold_pct);
+    baseline.value = editing.baseline ?? "previous_day";
     enabled.checked = editing.enabled;
     for (const field of subjectFields()) {
       const input = field.querySelector("input");
@@ -523,6 +535,7 @@ function setupSheet(onSaved) {
     const payload = {
       name: name.value.trim() || undefined,
       threshold_pct: threshold.value === "" ? undefined : Number(threshold.value),
+      baseline: baselineField.hidden ? undefined : baseline.value,
       enabled: enabled.checked,
       channels: [...picked.map((p) => p.channel), ...extra],
     };
@@ -580,7 +593,8 @@ function setupSheet(onSaved) {
   // The backtest follows what the alert watches and its threshold (every [data-field] control).
   form.addEventListener("input", (event) => { if (event.target.dataset?.field) preview.schedule(); });
   form.addEventListener("change", (event) => { if (event.target.dataset?.field) preview.schedule(); });
-  threshold.addEventListener("input", () => { rule.textContent = ruleText(kind.value, threshold.value); });
+  threshold.addEventListener("input", () => { rule.textContent = ruleText(kind.value, threshold.value, baseline.value); });
+  baseline.addEventListener("change", () => { rule.textContent = ruleText(kind.value, threshold.value, baseline.value); });
   for (const box of channelBoxes) box.querySelector("[data-channel]").addEventListener("change", () => showChannel(box));
   for (const button of form.querySelectorAll(".sheet-close")) button.addEventListener("click", () => dialog.close());
   return { open };
@@ -770,7 +784,8 @@ function renderSummary(alert) {
     ["Alert type", KINDS[alert.kind]?.name ?? alert.kind],
     ...subjects.filter(([key]) => alert[key]).map(([key, label]) => [label, alert[key]]),
     ["Threshold", thresholdText(alert)],
-    ["Rule", ruleText(alert.kind, alert.threshold_pct)],
+    ...(KINDS[alert.kind]?.baseline_choice ? [["Baseline", baselineText(alert)]] : []),
+    ["Rule", ruleText(alert.kind, alert.threshold_pct, alert.baseline)],
     ["Status", h("span", {}, alert.enabled ? "enabled" : "disabled", muteBadge(alert.muted_until))],
     ["Notification channels", h("span", { class: "icons" }, alert.channels.map((c) =>
       h("span", { class: "channel-item" }, channelIcon(c.type), " ", c.address ?? c.channel ?? CHANNEL_NAMES[c.type])))],
@@ -794,6 +809,7 @@ function renderChart(alert, series) {
   const plotW = width - left - right, plotH = height - top - bottom;
   const rate = series.measure === "delivered";
   const gauge = series.measure === "size";
+  const weekly = alert.baseline === "same_day_last_week";
   const baseline = points.slice(0, 24), current = points.slice(24);
   let lines, yMax, yMin = 0, guide = null, xCount, xLabels;
   if (rate) {
@@ -812,21 +828,24 @@ function renderChart(alert, series) {
     yMax = niceCeiling(Math.max(1, ...known) * 1.1);
     lines = [{ values, label: "Audience size at the end of each hour", cls: "line-current" }];
     const base = points[23].value;
-    guide = base === null ? null : { value: base, label: `Baseline ${base} (24 hours ago)` };
+    const ago = weekly ? "a week ago" : "24 hours ago";
+    guide = base === null ? null : { value: base, label: `Baseline ${base} (${ago})` };
     xCount = 48;
     xLabels = (width < 500 ? [0, 24, 47] : [0, 12, 24, 36, 47]).map((i) => [i, hourFormat.format(new Date(points[i].hour))]);
-    caption.textContent = "Audience size at the end of each hour over the last 48 hours, against its size 24 hours ago (the baseline).";
+    caption.textContent = weekly
+      ? "Audience size at the end of each hour: the same day last week, then the last 24 hours, against its size a week ago (the baseline)."
+      : "Audience size at the end of each hour over the last 48 hours, against its size 24 hours ago (the baseline).";
   } else {
     // The current 24 hours hour by hour, drawn over the previous 24 (the baseline).
     const cur = current.map((p) => p.value), base = baseline.map((p) => p.value);
     yMax = niceCeiling(Math.max(1, ...cur, ...base) * 1.1);
     lines = [
-      { values: base, label: `Baseline 24 hours: ${sum(base)}`, cls: "line-baseline" },
+      { values: base, label: `${weekly ? "Same day last week" : "Baseline 24 hours"}: ${sum(base)}`, cls: "line-baseline" },
       { values: cur, label: `Current 24 hours: ${sum(cur)}`, cls: "line-current" },
     ];
     xCount = 24;
     xLabels = (width < 500 ? [0, 12, 23] : [0, 6, 12, 18, 23]).map((i) => [i, hourFormat.format(new Date(current[i].hour))]);
-    caption.textContent = `Events per hour: the current 24 hours (${sum(cur)} in all) against the previous 24 hours (${sum(base)}), hour by hour.`;
+    caption.textContent = `Events per hour: the current 24 hours (${sum(cur)} in all) against ${weekly ? "the same day last week" : "the previous 24 hours"} (${sum(base)}), hour by hour.`;
   }
   const x = (i) => left + (xCount === 1 ? 0 : (i * plotW) / (xCount - 1));
   const y = (v) => top + plotH - ((v - yMin) / (yMax - yMin || 1)) * plotH;
@@ -843,7 +862,7 @@ function renderChart(alert, series) {
   });
   if (xCount === 48) {
     graph.append(svg("line", { x1: x(24), x2: x(24), y1: top, y2: top + plotH, class: "divider" }));
-    graph.append(svg("text", { x: x(12), y: top + 12, class: "axis", "text-anchor": "middle" }, "baseline window"));
+    graph.append(svg("text", { x: x(12), y: top + 12, class: "axis", "text-anchor": "middle" }, weekly ? "same day last week" : "baseline window"));
     graph.append(svg("text", { x: x(36), y: top + 12, class: "axis", "text-anchor": "middle" }, "current window"));
   }
   if (guide) {
