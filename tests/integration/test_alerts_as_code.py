@@ -130,6 +130,7 @@ def test_apply_export_prune_and_dry_run(
         "name",
         "threshold_pct",
         "source_id",
+        "baseline",
         "enabled",
         "channels",
     }
