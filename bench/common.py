@@ -316,9 +316,14 @@ def today() -> str:
     return datetime.now(UTC).strftime("%Y-%m-%d")
 
 
+def scale_suffix(scale: float) -> str:
+    """`-scale0.1` for a scaled-down run: a quick run never overwrites a full run's results."""
+    return "" if scale == 1 else f"-scale{scale:g}"
+
+
 def write_result(name: str, result: dict[str, Any]) -> Path:
     RESULTS.mkdir(parents=True, exist_ok=True)
-    path = RESULTS / f"{today()}-{name}.json"
+    path = RESULTS / f"{today()}-{name}{scale_suffix(result.get('scale', 1))}.json"
     path.write_bytes(orjson.dumps(result, option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS))
     return path
 

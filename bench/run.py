@@ -6,7 +6,8 @@
 
 Benchmarks report; they never pass or fail on time. Every number comes from real processes on
 the real local broker (`python3 deploy/kafka-local/kafka_local.py start`). Results go to
-bench/results/<date>-<name>.json and a Markdown summary is printed at the end.
+bench/results/<date>-<name>.json (<date>-<name>-scale0.1.json for a scaled run) and a Markdown
+summary is printed at the end.
 """
 
 from __future__ import annotations
@@ -44,6 +45,7 @@ from bench.common import (
     produce_partitioned,
     rate,
     say,
+    scale_suffix,
     streamalert_worker,
     today,
     wait_ready,
@@ -382,14 +384,28 @@ async def throughput(run: Run) -> dict[str, Any]:
         result["profile"] = await profile_counting(run, prefix, topic, records)
     say(section, "in-process breakdown of the counting path's own code")
     # A batch holds what arrives within the agent's window at the measured rate (at most BATCH_SIZE).
-    from streamalert.counting import agents
-
-    batch = min(agents.BATCH_SIZE, max(1, round(timings[first]["records_per_s"] * agents.BATCH_WINDOW)))
+    batch_size, batch_window, where = counting_batch()
+    batch = min(batch_size, max(1, round(timings[first]["records_per_s"] * batch_window)))
     result["in_process_breakdown"] = await asyncio.to_thread(
         breakdown, subjects=subjects, batch=batch, seed=run.seed
     )
-    result["counting_agent"] = {"batch_size": agents.BATCH_SIZE, "batch_window_s": agents.BATCH_WINDOW}
+    result["counting_agent"] = {"batch_size": batch_size, "batch_window_s": batch_window, "module": where}
     return result
+
+
+def counting_batch() -> tuple[int, float, str | None]:
+    """The counting agent's (BATCH_SIZE, BATCH_WINDOW) and the module holding them; the counting
+    path moves about in src/, so look where it has been (None: found nowhere, Faust's defaults)."""
+    import importlib
+
+    for name in ("streamalert.faust_adapter.counting", "streamalert.counting.agents"):
+        try:
+            module = importlib.import_module(name)
+        except ImportError:
+            continue
+        if hasattr(module, "BATCH_SIZE") and hasattr(module, "BATCH_WINDOW"):
+            return int(module.BATCH_SIZE), float(module.BATCH_WINDOW), name
+    return 5000, 0.05, None
 
 
 def ratios(timings: dict[str, dict[str, Any]], stores: list[str]) -> dict[str, Any]:
@@ -415,7 +431,7 @@ async def profile_counting(run: Run, prefix: str, topic: str, total: int) -> dic
     """Sample a fresh counting worker (memory store) with py-spy while it reads the same topic."""
     section = "profile"
     app_id = f"{prefix}-profiled"
-    out = RESULTS / f"{today()}-counting-profile.txt"
+    out = RESULTS / f"{today()}-counting-profile{scale_suffix(run.scale)}.txt"
     proc = streamalert_worker(
         "streamalert-profiled", app_id, prefix, run.partitions, "memory://", run.work / app_id, run.work
     )
