@@ -52,7 +52,7 @@ schemas: install
 	$(BIN)/streamalert schemas --out schemas
 
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache
+	rm -rf $(VENV) .venv-quix .pytest_cache .ruff_cache
 
 ## make bench: the benchmarks of docs/benchmarks.md on the local broker (a few minutes each);
 ## BENCH_ARGS="--scale 0.1" for a quick run, or e.g. BENCH=throughput for one benchmark.
