@@ -28,13 +28,13 @@ kafka-status:
 	$(KAFKA) status
 
 lint: install
-	$(BIN)/ruff check src tests
-	$(BIN)/ruff format --check src tests
+	$(BIN)/ruff check src tests bench
+	$(BIN)/ruff format --check src tests bench
 	$(BIN)/mypy src/streamalert
 
 format: install
-	$(BIN)/ruff check --fix src tests
-	$(BIN)/ruff format src tests
+	$(BIN)/ruff check --fix src tests bench
+	$(BIN)/ruff format src tests bench
 
 ## make test: install, fetch the Kafka jars, start the local broker, run every test.
 test: install kafka-start lint
@@ -52,7 +52,7 @@ schemas: install
 	$(BIN)/streamalert schemas --out schemas
 
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache
+	rm -rf $(VENV) .venv-quix .pytest_cache .ruff_cache
 
 ## make bench: the benchmarks of docs/benchmarks.md on the local broker (a few minutes each);
 ## BENCH_ARGS="--scale 0.1" for a quick run, or e.g. BENCH=throughput for one benchmark.

@@ -258,6 +258,29 @@ class Proc:
         return "\n".join(text.splitlines()[-lines:])
 
 
+QUIX_VENV = REPO / ".venv-quix"
+QUIX_REQUIREMENTS = REPO / "bench" / "requirements-quix.txt"
+
+
+def quix_python(section: str = "setup") -> Path:
+    """The Python of `.venv-quix`, the venv of contender (e) alone (Quix Streams, confluent-kafka):
+    created with `python3 -m venv` if missing, and `pip install -r bench/requirements-quix.txt`
+    whenever that file is newer than the last install. Kept apart so its pins never touch .venv."""
+    python = QUIX_VENV / "bin" / "python"
+    stamp = QUIX_VENV / ".installed"
+    if not python.exists():
+        say(section, f"creating {QUIX_VENV.relative_to(REPO)} for the Quix Streams contender")
+        base = os.environ.get("PYTHON", "python3")
+        subprocess.run([base, "-m", "venv", str(QUIX_VENV)], check=True)
+        stamp.unlink(missing_ok=True)
+    if not stamp.exists() or stamp.stat().st_mtime < QUIX_REQUIREMENTS.stat().st_mtime:
+        say(section, f"installing {QUIX_REQUIREMENTS.relative_to(REPO)} into {QUIX_VENV.relative_to(REPO)}")
+        pip = [str(python), "-m", "pip", "install", "--quiet", "--disable-pip-version-check"]
+        subprocess.run([*pip, "-r", str(QUIX_REQUIREMENTS)], check=True)
+        stamp.touch()
+    return python
+
+
 def worker_env(
     app_id: str, prefix: str, partitions: int, store: str, data_dir: Path, port: int
 ) -> dict[str, str]:
@@ -316,9 +339,14 @@ def today() -> str:
     return datetime.now(UTC).strftime("%Y-%m-%d")
 
 
+def scale_suffix(scale: float) -> str:
+    """`-scale0.1` for a scaled-down run: a quick run never overwrites a full run's results."""
+    return "" if scale == 1 else f"-scale{scale:g}"
+
+
 def write_result(name: str, result: dict[str, Any]) -> Path:
     RESULTS.mkdir(parents=True, exist_ok=True)
-    path = RESULTS / f"{today()}-{name}.json"
+    path = RESULTS / f"{today()}-{name}{scale_suffix(result.get('scale', 1))}.json"
     path.write_bytes(orjson.dumps(result, option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS))
     return path
 

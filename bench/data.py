@@ -74,7 +74,6 @@ def subject_states(
         state = SubjectState(
             counter="events",
             applied_offset=rng.randrange(10_000_000),
-            partition=partition,
             base=first,
             values=[rng.randrange(2_000) for _ in range(BUCKETS)],
         )

@@ -15,13 +15,12 @@ import random
 import time
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import orjson
 
 from bench.common import BOOTSTRAP, partition_of, produce_partitioned, say, streamalert_worker, wait_ready
-from streamalert.auth import Principal, create_token
+from streamalert.auth import Principal, new_token, publish_token
 from streamalert.records.alerts import AlertConfig
 from streamalert.settings import Settings
 from streamalert.topics import ensure_topics
@@ -98,13 +97,16 @@ async def read_latency(run: Run) -> dict[str, Any]:
 
     await produce_partitioned(f"{prefix}.alert-configs", records())
     proc = streamalert_worker("reads-worker", prefix, prefix, run.partitions, "memory://", folder, run.work)
-    tokens = [
-        create_token(
-            Path(proc.env["STREAMALERT_TOKENS_FILE"]),
-            Principal(workspace_id=f"ws-reads-{w:04d}", user_id="bench", name="Bench", role="owner"),
+    # One owner token per workspace, published to the `tokens` topic the worker follows.
+    issued = [
+        new_token(
+            Principal(workspace_id=f"ws-reads-{w:04d}", user_id="bench", name="Bench", role="owner"), now
         )
         for w in range(workspaces)
     ]
+    kafka = {"bootstrap_servers": BOOTSTRAP}
+    await asyncio.gather(*(publish_token(kafka, f"{prefix}.tokens", s, s.token_id) for _, s in issued))
+    tokens = [token for token, _ in issued]
     rng = random.Random(run.seed)
     try:
         proc.start()

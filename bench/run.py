@@ -6,7 +6,8 @@
 
 Benchmarks report; they never pass or fail on time. Every number comes from real processes on
 the real local broker (`python3 deploy/kafka-local/kafka_local.py start`). Results go to
-bench/results/<date>-<name>.json and a Markdown summary is printed at the end.
+bench/results/<date>-<name>.json (<date>-<name>-scale0.1.json for a scaled run) and a Markdown
+summary is printed at the end.
 """
 
 from __future__ import annotations
@@ -44,6 +45,7 @@ from bench.common import (
     produce_partitioned,
     rate,
     say,
+    scale_suffix,
     streamalert_worker,
     today,
     wait_ready,
@@ -382,14 +384,28 @@ async def throughput(run: Run) -> dict[str, Any]:
         result["profile"] = await profile_counting(run, prefix, topic, records)
     say(section, "in-process breakdown of the counting path's own code")
     # A batch holds what arrives within the agent's window at the measured rate (at most BATCH_SIZE).
-    from streamalert.counting import agents
-
-    batch = min(agents.BATCH_SIZE, max(1, round(timings[first]["records_per_s"] * agents.BATCH_WINDOW)))
+    batch_size, batch_window, where = counting_batch()
+    batch = min(batch_size, max(1, round(timings[first]["records_per_s"] * batch_window)))
     result["in_process_breakdown"] = await asyncio.to_thread(
         breakdown, subjects=subjects, batch=batch, seed=run.seed
     )
-    result["counting_agent"] = {"batch_size": agents.BATCH_SIZE, "batch_window_s": agents.BATCH_WINDOW}
+    result["counting_agent"] = {"batch_size": batch_size, "batch_window_s": batch_window, "module": where}
     return result
+
+
+def counting_batch() -> tuple[int, float, str | None]:
+    """The counting agent's (BATCH_SIZE, BATCH_WINDOW) and the module holding them; the counting
+    path moves about in src/, so look where it has been (None: found nowhere, Faust's defaults)."""
+    import importlib
+
+    for name in ("streamalert.faust_adapter.counting", "streamalert.counting.agents"):
+        try:
+            module = importlib.import_module(name)
+        except ImportError:
+            continue
+        if hasattr(module, "BATCH_SIZE") and hasattr(module, "BATCH_WINDOW"):
+            return int(module.BATCH_SIZE), float(module.BATCH_WINDOW), name
+    return 5000, 0.05, None
 
 
 def ratios(timings: dict[str, dict[str, Any]], stores: list[str]) -> dict[str, Any]:
@@ -415,7 +431,7 @@ async def profile_counting(run: Run, prefix: str, topic: str, total: int) -> dic
     """Sample a fresh counting worker (memory store) with py-spy while it reads the same topic."""
     section = "profile"
     app_id = f"{prefix}-profiled"
-    out = RESULTS / f"{today()}-counting-profile.txt"
+    out = RESULTS / f"{today()}-counting-profile{scale_suffix(run.scale)}.txt"
     proc = streamalert_worker(
         "streamalert-profiled", app_id, prefix, run.partitions, "memory://", run.work / app_id, run.work
     )
@@ -741,11 +757,44 @@ async def wait_ticks_caught_up(group: str, partitions: int, section: str, timeou
     return behind
 
 
+def latency_measured(
+    arrivals: list[tuple[float, dict[str, Any]]], fired: dict[str, tuple[float, float]], produced_at: float
+) -> tuple[dict[str, Any], list[float]]:
+    """The latency benchmark's spreads from the Slack arrivals and the firing events, and the
+    evaluation → Slack latencies themselves."""
+    import re
+
+    # The evaluation that detects a breach publishes its alert-fired record at once: the record's
+    # Kafka timestamp (set when the worker hands it to its producer) is when it ran. The event's
+    # `occurred_at` is the tick's time, the evaluation's "now", which can be earlier when ticks queue.
+    event_pattern = re.compile(r"Event ([0-9a-f-]{36})")
+    evaluation_to_slack, tick_to_evaluation, tick_to_slack, produced_to_slack = [], [], [], []
+    for arrived, body in arrivals:
+        match = event_pattern.search(orjson.dumps(body).decode())
+        if match is None or match[1] not in fired:
+            continue
+        occurred, evaluated = fired[match[1]]
+        evaluation_to_slack.append(arrived - evaluated)
+        tick_to_evaluation.append(evaluated - occurred)
+        tick_to_slack.append(arrived - occurred)
+        produced_to_slack.append(arrived - produced_at)
+    evaluated_times = [evaluated for _, evaluated in fired.values()]
+    measured = {
+        "notifications": len(arrivals),
+        "matched_to_events": len(evaluation_to_slack),
+        "firing_events": len(fired),
+        "evaluations_spread_s": round(max(evaluated_times) - min(evaluated_times), 3) if fired else None,
+        "evaluation_to_slack": spread(evaluation_to_slack),
+        "tick_time_to_evaluation": spread(tick_to_evaluation),
+        "tick_time_to_slack": spread(tick_to_slack),
+        "data_produced_to_slack": spread(produced_to_slack),
+    }
+    return measured, evaluation_to_slack
+
+
 async def latency(run: Run) -> dict[str, Any]:
     """Alerts firing together: from the evaluation that detects the breach (the event's
     `occurred_at`) to the Slack request arriving at a local server."""
-    import re
-
     from streamalert.auth import Principal, new_token, publish_token
     from streamalert.records.common import format_timestamp
 
@@ -838,31 +887,7 @@ async def latency(run: Run) -> dict[str, Any]:
         proc.stop()
         await slack.stop()
 
-    # The evaluation that detects a breach publishes its alert-fired record at once: the record's
-    # Kafka timestamp (set when the worker hands it to its producer) is when it ran. The event's
-    # `occurred_at` is the tick's time, the evaluation's "now", which can be earlier when ticks queue.
-    event_pattern = re.compile(r"Event ([0-9a-f-]{36})")
-    evaluation_to_slack, tick_to_evaluation, tick_to_slack, produced_to_slack = [], [], [], []
-    for arrived, body in slack.arrivals:
-        match = event_pattern.search(orjson.dumps(body).decode())
-        if match is None or match[1] not in fired:
-            continue
-        occurred, evaluated = fired[match[1]]
-        evaluation_to_slack.append(arrived - evaluated)
-        tick_to_evaluation.append(evaluated - occurred)
-        tick_to_slack.append(arrived - occurred)
-        produced_to_slack.append(arrived - produced_at)
-    evaluated_times = [evaluated for _, evaluated in fired.values()]
-    result["measured"] = {
-        "notifications": len(slack.arrivals),
-        "matched_to_events": len(evaluation_to_slack),
-        "firing_events": len(fired),
-        "evaluations_spread_s": round(max(evaluated_times) - min(evaluated_times), 3) if fired else None,
-        "evaluation_to_slack": spread(evaluation_to_slack),
-        "tick_time_to_evaluation": spread(tick_to_evaluation),
-        "tick_time_to_slack": spread(tick_to_slack),
-        "data_produced_to_slack": spread(produced_to_slack),
-    }
+    result["measured"], evaluation_to_slack = latency_measured(slack.arrivals, fired, produced_at)
     result["target_p99_under_2s"] = bool(evaluation_to_slack) and percentile(evaluation_to_slack, 0.99) < 2
     m = result["measured"]["evaluation_to_slack"]
     say(
@@ -926,115 +951,137 @@ async def main_async(names: list[str], run: Run) -> int:
     return 0
 
 
+def markdown_throughput(results: dict[str, dict[str, Any]]) -> list[str]:
+    lines: list[str] = []
+    tp = results["throughput"]
+    lines += [
+        f"### Throughput ({tp['data']['records']:,} records, {tp['data']['subjects']:,} subjects, "
+        f"{tp['partitions']} partitions)",
+        "",
+        "| contender | records | s | records/s | steady records/s | µs CPU/record | start-up s |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for name, t in tp["contenders"].items():
+        done = "" if t["completed"] else " (capped)"
+        lines.append(
+            f"| {name} | {t['records']:,}{done} | {t['seconds']} | {t['records_per_s']:,} | "
+            f"{t['steady_records_per_s'] or ''} | {t['cpu_us_per_record'] or ''} | {t['startup_s']} |"
+        )
+    lines += ["", "Ratios: " + ", ".join(f"{k} = {v}" for k, v in tp["ratios"].items()), ""]
+    lines += ["Targets: " + ", ".join(f"{k}: {'met' if v else 'NOT met'}" for k, v in tp["targets"].items())]
+    agg = tp["pre_aggregated"]
+    lines += ["", "Pre-aggregated (count = 100):", ""]
+    for name, t in agg.items():
+        if isinstance(t, dict) and "events_per_s" in t:
+            lines.append(f"- {name}: {t['records_per_s']:,} records/s = {t['events_per_s']:,} events/s")
+    lines.append(f"- target ≥ 1,000,000 events/s: {'met' if agg['target_1M_events_per_s'] else 'NOT met'}")
+    if "profile" in tp and "self" in tp["profile"]:
+        lines += ["", "Profile of the counting worker (self time by package):", ""]
+        lines += [f"- {p['name']}: {100 * p['share']:.1f}%" for p in tp["profile"]["self_by_package"]]
+    lines.append("")
+    return lines
+
+
+def markdown_memory(results: dict[str, dict[str, Any]]) -> list[str]:
+    lines: list[str] = []
+    mem = results["memory"]
+    lines += [
+        f"### Memory ({mem['data']['subjects']:,} subjects x {mem['data']['buckets_per_subject']} buckets)",
+        "",
+        "| store | idle RSS MiB | loaded RSS MiB | RSS B/subject | USS B/subject | serialized B/subject "
+        "| RSS B/subject, filled by counting | ≤ 1 KB |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for store, m in mem["stores"].items():
+        lines.append(
+            f"| {store} | {m['idle_rss_mib']} | {m['loaded_rss_mib']} | {m['rss_bytes_per_subject']:,} | "
+            f"{m['uss_bytes_per_subject']:,} | {m['serialized_bytes_per_subject']} | "
+            f"{m['counted_rss_bytes_per_subject']:,} | "
+            f"{'met' if m['target_1KB_met'] else 'NOT met'} |"
+        )
+    lines.append("")
+    return lines
+
+
+def markdown_recovery(results: dict[str, dict[str, Any]]) -> list[str]:
+    lines: list[str] = []
+    rec = results["recovery"]
+    lines += [
+        f"### Recovery ({rec['data']['subjects']:,} subjects)",
+        "",
+        "| store | empty worker (baseline) s | first start s | restart, same data dir s | "
+        "restart, empty data dir s | < 30 s |",
+        "|---|---|---|---|---|---|",
+    ]
+    for store, r in rec["stores"].items():
+        lines.append(
+            f"| {store} | {r['baseline_empty_worker_ready_s']} | {r['first_start_ready_s']} | "
+            f"{r['restart_same_data_dir_ready_s']} | {r['restart_empty_data_dir_ready_s']} | "
+            f"{'met' if r['target_30s_met'] else 'NOT met'} |"
+        )
+    lines.append("")
+    return lines
+
+
+def markdown_variants(results: dict[str, dict[str, Any]]) -> list[str]:
+    lines: list[str] = []
+    var = results["variants"]
+    lines += [
+        f"### The counting worker under Faust settings from the environment ({var['data']['records']:,} "
+        f"records, cap {var['data']['cap_s']:.0f} s)",
+        "",
+        "| variant | records/s | µs CPU/record |",
+        "|---|---|---|",
+    ]
+    for name, v in var["variants"].items():
+        lines.append(f"| {name} | {v['records_per_s']:,} | {v['cpu_us_per_record']} |")
+    lines.append("")
+    return lines
+
+
+def markdown_latency(results: dict[str, dict[str, Any]]) -> list[str]:
+    lines: list[str] = []
+    if "skipped" in results["latency"]:
+        lines += ["### Alert latency", "", f"Skipped: {results['latency']['skipped']}.", ""]
+        return lines
+    lat = results["latency"]
+    m = lat["measured"]
+    lines += [
+        f"### Alert latency ({lat['data']['alerts']} alerts firing together, evaluation every 1 s)",
+        "",
+        "| stretch | p50 s | p99 s | max s |",
+        "|---|---|---|---|",
+    ]
+    for label, key in (
+        ("evaluation (alert-fired record created) → Slack request arrives", "evaluation_to_slack"),
+        ("tick time (the event's occurred_at) → evaluation", "tick_time_to_evaluation"),
+        ("tick time → Slack request arrives", "tick_time_to_slack"),
+        (
+            "data produced → Slack request arrives (baseline: counting + next tick)",
+            "data_produced_to_slack",
+        ),
+    ):
+        lines.append(f"| {label} | {m[key]['p50_s']} | {m[key]['p99_s']} | {m[key]['max_s']} |")
+    lines += [
+        "",
+        f"{m['matched_to_events']} of {m['notifications']} notifications matched to firing events; "
+        f"p99 < 2 s: {'met' if lat['target_p99_under_2s'] else 'NOT met'}.",
+        "",
+    ]
+    return lines
+
+
 def markdown(results: dict[str, dict[str, Any]]) -> str:
     """The summary tables of docs/benchmarks.md for these results."""
-    lines: list[str] = []
-    if "throughput" in results:
-        tp = results["throughput"]
-        lines += [
-            f"### Throughput ({tp['data']['records']:,} records, {tp['data']['subjects']:,} subjects, "
-            f"{tp['partitions']} partitions)",
-            "",
-            "| contender | records | s | records/s | steady records/s | µs CPU/record | start-up s |",
-            "|---|---|---|---|---|---|---|",
-        ]
-        for name, t in tp["contenders"].items():
-            done = "" if t["completed"] else " (capped)"
-            lines.append(
-                f"| {name} | {t['records']:,}{done} | {t['seconds']} | {t['records_per_s']:,} | "
-                f"{t['steady_records_per_s'] or ''} | {t['cpu_us_per_record'] or ''} | {t['startup_s']} |"
-            )
-        lines += ["", "Ratios: " + ", ".join(f"{k} = {v}" for k, v in tp["ratios"].items()), ""]
-        lines += [
-            "Targets: " + ", ".join(f"{k}: {'met' if v else 'NOT met'}" for k, v in tp["targets"].items())
-        ]
-        agg = tp["pre_aggregated"]
-        lines += ["", "Pre-aggregated (count = 100):", ""]
-        for name, t in agg.items():
-            if isinstance(t, dict) and "events_per_s" in t:
-                lines.append(f"- {name}: {t['records_per_s']:,} records/s = {t['events_per_s']:,} events/s")
-        lines.append(
-            f"- target ≥ 1,000,000 events/s: {'met' if agg['target_1M_events_per_s'] else 'NOT met'}"
-        )
-        if "profile" in tp and "self" in tp["profile"]:
-            lines += ["", "Profile of the counting worker (self time by package):", ""]
-            lines += [f"- {p['name']}: {100 * p['share']:.1f}%" for p in tp["profile"]["self_by_package"]]
-        lines.append("")
-    if "memory" in results:
-        mem = results["memory"]
-        lines += [
-            f"### Memory ({mem['data']['subjects']:,} subjects x {mem['data']['buckets_per_subject']} buckets)",
-            "",
-            "| store | idle RSS MiB | loaded RSS MiB | RSS B/subject | USS B/subject | serialized B/subject "
-            "| RSS B/subject, filled by counting | ≤ 1 KB |",
-            "|---|---|---|---|---|---|---|---|",
-        ]
-        for store, m in mem["stores"].items():
-            lines.append(
-                f"| {store} | {m['idle_rss_mib']} | {m['loaded_rss_mib']} | {m['rss_bytes_per_subject']:,} | "
-                f"{m['uss_bytes_per_subject']:,} | {m['serialized_bytes_per_subject']} | "
-                f"{m['counted_rss_bytes_per_subject']:,} | "
-                f"{'met' if m['target_1KB_met'] else 'NOT met'} |"
-            )
-        lines.append("")
-    if "recovery" in results:
-        rec = results["recovery"]
-        lines += [
-            f"### Recovery ({rec['data']['subjects']:,} subjects)",
-            "",
-            "| store | empty worker (baseline) s | first start s | restart, same data dir s | "
-            "restart, empty data dir s | < 30 s |",
-            "|---|---|---|---|---|---|",
-        ]
-        for store, r in rec["stores"].items():
-            lines.append(
-                f"| {store} | {r['baseline_empty_worker_ready_s']} | {r['first_start_ready_s']} | "
-                f"{r['restart_same_data_dir_ready_s']} | {r['restart_empty_data_dir_ready_s']} | "
-                f"{'met' if r['target_30s_met'] else 'NOT met'} |"
-            )
-        lines.append("")
-    if "variants" in results:
-        var = results["variants"]
-        lines += [
-            f"### The counting worker under Faust settings from the environment ({var['data']['records']:,} "
-            f"records, cap {var['data']['cap_s']:.0f} s)",
-            "",
-            "| variant | records/s | µs CPU/record |",
-            "|---|---|---|",
-        ]
-        for name, v in var["variants"].items():
-            lines.append(f"| {name} | {v['records_per_s']:,} | {v['cpu_us_per_record']} |")
-        lines.append("")
-    if "latency" in results and "skipped" in results["latency"]:
-        lines += ["### Alert latency", "", f"Skipped: {results['latency']['skipped']}.", ""]
-    elif "latency" in results:
-        lat = results["latency"]
-        m = lat["measured"]
-        lines += [
-            f"### Alert latency ({lat['data']['alerts']} alerts firing together, evaluation every 1 s)",
-            "",
-            "| stretch | p50 s | p99 s | max s |",
-            "|---|---|---|---|",
-        ]
-        for label, key in (
-            ("evaluation (alert-fired record created) → Slack request arrives", "evaluation_to_slack"),
-            ("tick time (the event's occurred_at) → evaluation", "tick_time_to_evaluation"),
-            ("tick time → Slack request arrives", "tick_time_to_slack"),
-            (
-                "data produced → Slack request arrives (baseline: counting + next tick)",
-                "data_produced_to_slack",
-            ),
-        ):
-            lines.append(f"| {label} | {m[key]['p50_s']} | {m[key]['p99_s']} | {m[key]['max_s']} |")
-        lines += [
-            "",
-            f"{m['matched_to_events']} of {m['notifications']} notifications matched to firing events; "
-            f"p99 < 2 s: {'met' if lat['target_p99_under_2s'] else 'NOT met'}.",
-            "",
-        ]
-    if "reads" in results:
-        lines += reads_markdown(results["reads"])
-    return "\n".join(lines)
+    sections: dict[str, Callable[[dict[str, dict[str, Any]]], list[str]]] = {
+        "throughput": markdown_throughput,
+        "memory": markdown_memory,
+        "recovery": markdown_recovery,
+        "variants": markdown_variants,
+        "latency": markdown_latency,
+        "reads": lambda r: reads_markdown(r["reads"]),
+    }
+    return "\n".join(line for name, part in sections.items() if name in results for line in part(results))
 
 
 def main(argv: list[str] | None = None) -> int:

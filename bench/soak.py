@@ -478,7 +478,36 @@ class Soak:
         async with session.get(url, headers={"Authorization": f"Bearer {flap.token}"}) as reply:
             return len((await reply.json())["notifications"]) if reply.status == 200 else -1
 
+    async def flap_problems(self, session: ClientSession, flap: Flap) -> list[str]:
+        problems: list[str] = []
+        events = self.fired.get(flap.alert_id, [])
+        if len(set(events)) != len(events):
+            problems.append(f"{flap.source}: a transition published twice: {events}")
+        if events != flap.expected():
+            problems.append(f"{flap.source}: published {events[-3:]} …, expected {flap.expected()[-3:]} …")
+        in_app = await self.in_app(session, flap)
+        slack = self.slack.received[flap.webhook]
+        say(f"  {flap.source}: {len(events)} transitions, {in_app} in-app, {slack} slack messages")
+        if in_app < min(len(flap.expected()), 200):  # the list keeps the newest 200
+            problems.append(
+                f"{flap.source}: {in_app} in-app notifications for {len(flap.expected())} transitions"
+            )
+        if slack < len(flap.expected()):
+            problems.append(f"{flap.source}: {slack} slack messages for {len(flap.expected())} transitions")
+        elif slack > len(flap.expected()):
+            say(
+                f"  {flap.source}: {slack - len(flap.expected())} slack message(s) sent again (a kill between send and record)"
+            )
+        return problems
+
     async def settle_and_report(self, session: ClientSession, background: list[asyncio.Task[None]]) -> int:
+        counts = await self.settle(session)
+        for task in background:
+            task.cancel()
+        return await self.report(session, counts)
+
+    async def settle(self, session: ClientSession) -> dict[str, int]:
+        """Wait (at most 180 s) until every record is counted and every transition delivered."""
         deadline = time.monotonic() + 180
         counts: dict[str, int] = {}
         while time.monotonic() < deadline:
@@ -494,8 +523,9 @@ class Soak:
             if counts == self.live and flaps_done and deliveries_done:
                 break
             await asyncio.sleep(3)
-        for task in background:
-            task.cancel()
+        return counts
+
+    async def report(self, session: ClientSession, counts: dict[str, int]) -> int:
         dead = await self.dead_letters()
         problems: list[str] = []
         say("--- report ---")
@@ -514,28 +544,7 @@ class Soak:
         fired = sum(len(self.fired.get(f.alert_id, [])) for f in self.flaps)
         say(f"alert transitions: {expected} expected, {fired} published")
         for flap in self.flaps:
-            events = self.fired.get(flap.alert_id, [])
-            if len(set(events)) != len(events):
-                problems.append(f"{flap.source}: a transition published twice: {events}")
-            if events != flap.expected():
-                problems.append(
-                    f"{flap.source}: published {events[-3:]} …, expected {flap.expected()[-3:]} …"
-                )
-            in_app = await self.in_app(session, flap)
-            slack = self.slack.received[flap.webhook]
-            say(f"  {flap.source}: {len(events)} transitions, {in_app} in-app, {slack} slack messages")
-            if in_app < min(len(flap.expected()), 200):  # the list keeps the newest 200
-                problems.append(
-                    f"{flap.source}: {in_app} in-app notifications for {len(flap.expected())} transitions"
-                )
-            if slack < len(flap.expected()):
-                problems.append(
-                    f"{flap.source}: {slack} slack messages for {len(flap.expected())} transitions"
-                )
-            elif slack > len(flap.expected()):
-                say(
-                    f"  {flap.source}: {slack - len(flap.expected())} slack message(s) sent again (a kill between send and record)"
-                )
+            problems += await self.flap_problems(session, flap)
         say(f"API answers: {dict(sorted(self.api.items()))}")
         server_errors = {code: n for code, n in self.api.items() if code.startswith("5") and code != "503"}
         if server_errors:

@@ -1,7 +1,8 @@
 """Python's floor: a plain aiokafka consumer that decodes each value with orjson and adds its
 count into a dict. Reads every partition of BENCH_TOPIC from the beginning to the end offsets it
 found at start, then prints one JSON line: records, events, subjects, seconds (from the first
-fetch to the last record, by its own position)."""
+fetch to the last record, by its own position) and cpu_s (this process's CPU time, all threads,
+over those seconds)."""
 
 from __future__ import annotations
 
@@ -30,6 +31,7 @@ async def main(topic: str, bootstrap: str, max_seconds: float) -> dict[str, floa
         counts: dict[str, int] = {}
         records = events = 0
         began = time.monotonic()
+        cpu_began = time.process_time()
         deadline = began + max_seconds
         while records < total and time.monotonic() < deadline:
             batches = await consumer.getmany(timeout_ms=500, max_records=20_000)
@@ -42,7 +44,14 @@ async def main(topic: str, bootstrap: str, max_seconds: float) -> dict[str, floa
                     events += added
                 records += len(batch)
         seconds = time.monotonic() - began
-        return {"records": records, "events": events, "subjects": len(counts), "seconds": seconds}
+        cpu = time.process_time() - cpu_began
+        return {
+            "records": records,
+            "events": events,
+            "subjects": len(counts),
+            "seconds": seconds,
+            "cpu_s": cpu,
+        }
     finally:
         # aiokafka 0.14 may raise CancelledError from stop() after a manual assign(); the
         # numbers are taken by then.
