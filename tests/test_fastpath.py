@@ -18,18 +18,20 @@ def test_the_installed_faust_is_the_one_the_fast_path_copies() -> None:
 
 
 def test_a_changed_function_stops_the_install(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setitem(fastpath.PATCHED, "faust.streams.Stream.take_events", "0" * 64)
-    with pytest.raises(fastpath.FaustChanged, match="take_events"):
+    monkeypatch.setitem(fastpath.PATCHED, "faust.types.tuples.Message.ack", "0" * 64)
+    with pytest.raises(fastpath.FaustChanged, match="Message.ack"):
         fastpath.check_faust()
 
 
 def test_install_gives_each_app_its_own_consumer_class_and_listeners() -> None:
     first, second = faust.App("fastpath-a"), faust.App("fastpath-b")
-    listeners_a, listeners_b = fastpath.install(first), fastpath.install(second)
-    assert listeners_a is not listeners_b
+    fast_a, fast_b = fastpath.install(first), fastpath.install(second)
+    batches = fast_a.divert("t.pipeline-events", max_batch=10, window=0.1, max_buffered=20)
     assert issubclass(first.transport.Consumer, fastpath.FastDrainConsumer)
-    assert first.transport.Consumer.revoke_listeners is listeners_a
-    assert second.transport.Consumer.revoke_listeners is listeners_b
+    assert first.transport.Consumer.revoke_listeners is fast_a.revoke_listeners
+    assert second.transport.Consumer.revoke_listeners is fast_b.revoke_listeners
+    assert first.transport.Consumer.diverted == {"t.pipeline-events": batches}
+    assert second.transport.Consumer.diverted == {}
 
 
 async def test_a_delivery_cancelled_by_a_rebalance_is_dropped_not_raised() -> None:
@@ -51,3 +53,19 @@ async def test_a_stopping_fetch_loop_is_not_swallowed() -> None:
     task.cancel()
     with pytest.raises(asyncio.CancelledError):
         await task
+
+
+async def test_batches_hand_over_what_arrived_in_order_and_bound_the_fetch_loop() -> None:
+    batches = fastpath.DirectBatches(max_batch=3, window=0.01, max_buffered=5)
+    assert all(batches.offer(n) for n in range(5))
+    assert batches.offer(5) is False  # full: the fetch loop awaits room()
+    room = asyncio.ensure_future(batches.room())
+    assert await batches.take() == [0, 1, 2]  # a full batch, at once
+    await asyncio.wait_for(room, 1)
+    assert batches.offer(5)
+    assert await batches.take() == [3, 4, 5]
+    waiting = asyncio.ensure_future(batches.take())
+    await asyncio.sleep(0.005)
+    assert not waiting.done()  # nothing arrived: take waits
+    batches.offer(6)
+    assert await asyncio.wait_for(waiting, 1) == [6]  # after the window, what there is

@@ -108,7 +108,7 @@ def build(settings: Settings | None = None) -> StreamAlert:
     """Create the app, its topics and every agent, service and route."""
     settings = settings or get_settings()
     app = create_faust_app(settings)
-    revoke_listeners = install_fast_path(app)
+    fast_path = install_fast_path(app)
     topics = Topics(
         pipeline_events=raw_topic(app, "pipeline-events", settings),
         delivery_results=raw_topic(app, "delivery-results", settings),
@@ -138,7 +138,7 @@ def build(settings: Settings | None = None) -> StreamAlert:
     )
 
     # Each part gets the pieces it needs, not the whole wiring.
-    register_counting(app, topics, wiring.counts, kafka, settings.partitions, revoke_listeners)
+    register_counting(app, topics, wiring.counts, kafka, settings.partitions, fast_path)
     register_evaluation(app, topics, wiring.counts, alert_states, config_view, kafka, settings)
     register_notifier(
         app,

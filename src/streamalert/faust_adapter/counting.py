@@ -9,23 +9,25 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Mapping, Sequence
 from datetime import UTC, datetime
-from typing import Any, cast
+from typing import Any
 
 import faust
-from faust import EventT, Stream, StreamT
+from faust import StreamT
 from faust.types import TP, Message
 
 from streamalert.counting.pipeline import CountingPipeline, Delivered, Parser
 from streamalert.counting.writeback import PartitionFlush, WriteBack
+from streamalert.faust_adapter.fastpath import DirectBatches, FastPath, subscribe
 from streamalert.faust_adapter.internals import HoleGuard, attributed_to
 from streamalert.ingest.validation import Position, parse_delivery_result, parse_pipeline_event
 from streamalert.metrics import CHANGELOG_WRITES, RECORDS_IN
 from streamalert.wiring import Topics
 
-BATCH_SIZE = 50000
-BATCH_WINDOW = 0.2  # seconds a batch waits to fill; bounds the latency a batch adds
+BATCH_SIZE = 20_000
+BATCH_WINDOW = 0.1  # seconds a batch waits to fill; bounds the latency a batch adds
+MAX_BUFFERED = 50_000  # records fetched and not yet counted, per topic, before fetching waits
 FLUSH_TIMER = 0.5  # seconds between checks for a due flush when no batch comes
 
 log = logging.getLogger(__name__)
@@ -165,33 +167,41 @@ class Counting:
         if self.writeback.due(time.monotonic()):
             await self.changelog.flush()
 
-    async def count(self, stream: StreamT[bytes], parse: Parser) -> AsyncIterator[None]:
+    async def count(
+        self, stream: StreamT[bytes], parse: Parser, batches: DirectBatches
+    ) -> AsyncIterator[None]:
         pipeline = CountingPipeline(parse, self.partitions, self.sink)
-        # take_events is on Faust's Stream, not on its StreamT interface.
-        taken = cast(Stream[bytes], stream).take_events(BATCH_SIZE, within=BATCH_WINDOW)
-        async for events in taken:
-            # take_events acks the batch when the next one is taken; a reference of our own
-            # holds every record until the changelog has its effects (or forever, when dropped).
-            for event in events:
-                event.message.incref()
+        subscribe(stream)  # the topic's records come through `batches`, not the stream
+        while True:
+            messages = await batches.take()
             async with self.lock:
-                await self.count_batch(pipeline, events)
+                await self.count_batch(pipeline, messages)
                 await self.flush_if_due()
             yield None
 
-    async def count_batch(self, pipeline: CountingPipeline, events: Sequence[EventT]) -> None:
+    async def count_batch(self, pipeline: CountingPipeline, messages: Sequence[Message]) -> None:
+        """Count a batch; hold its records for the flush. A record dropped is never acknowledged."""
         now = datetime.now(UTC)
-        RECORDS_IN.labels(events[0].message.topic).inc(len(events))
+        RECORDS_IN.labels(messages[0].topic).inc(len(messages))
         # Records fetched before a rebalance are read again from the committed offsets.
         generation = self.app.consumer_generation_id
-        current = [e for e in events if e.message.generation_id == generation]
-        for partition, partition_events in (await admitted(self.holes, current)).items():
-            # Writes belong to the changelog partition of the event being processed: this one's.
-            with attributed_to(partition_events[0]):
+        current = [m for m in messages if m.generation_id == generation]
+        for partition, partition_messages in (await admitted(self.holes, current)).items():
+            # Writes belong to the changelog partition of the record being processed: this one's.
+            with attributed_to(Current(partition_messages[0])):
                 store = WriteBackStore(self.counts, self.writeback, partition)
-                await pipeline.count_partition(store, partition, delivered(partition_events), now)
+                await pipeline.count_partition(store, partition, delivered(partition_messages), now)
             if store.owned:  # else never acknowledged: the next owner reads them again
-                self.writeback.hold(partition, [e.message for e in partition_events], time.monotonic())
+                self.writeback.hold(partition, partition_messages, time.monotonic())
+
+
+class Current:
+    """Stands for the event Faust's stores ask the partition of (`attributed_to`)."""
+
+    __slots__ = ("__weakref__", "message")
+
+    def __init__(self, message: Message) -> None:
+        self.message = message
 
 
 def register_counting(
@@ -200,13 +210,19 @@ def register_counting(
     counts: faust.Table,
     kafka: Mapping[str, Any],
     partitions: int,
-    revoke_listeners: list[Callable[[set[TP]], None]],
+    fast: FastPath,
 ) -> None:
     counting = Counting(app, counts, kafka, partitions, TopicSink(topics.dead_letter))
-    counted = {topics.pipeline_events.get_topic_name(), topics.delivery_results.get_topic_name()}
+    events_topic = topics.pipeline_events.get_topic_name()
+    results_topic = topics.delivery_results.get_topic_name()
+    counted = {events_topic, results_topic}
     # Both input topics share the changelog's partitions: a revoke of either ends this worker's
     # claim on the partition's subjects.
-    revoke_listeners.append(lambda tps: counting.revoked({tp.partition for tp in tps if tp.topic in counted}))
+    fast.revoke_listeners.append(
+        lambda tps: counting.revoked({tp.partition for tp in tps if tp.topic in counted})
+    )
+    events = fast.divert(events_topic, BATCH_SIZE, BATCH_WINDOW, MAX_BUFFERED)
+    results = fast.divert(results_topic, BATCH_SIZE, BATCH_WINDOW, MAX_BUFFERED)
 
     @app.on_partitions_assigned.connect  # type: ignore[arg-type]  # mode types receivers loosely
     async def reset_holes(app_: object, assigned: set[TP], **_: object) -> None:
@@ -220,26 +236,23 @@ def register_counting(
 
     @app.agent(topics.pipeline_events, name="streamalert.count_pipeline_events")
     async def count_pipeline_events(stream: StreamT[bytes]) -> AsyncIterator[None]:
-        async for _ in counting.count(stream, parse_pipeline_event):
+        async for _ in counting.count(stream, parse_pipeline_event, events):
             yield None
 
     @app.agent(topics.delivery_results, name="streamalert.count_delivery_results")
     async def count_delivery_results(stream: StreamT[bytes]) -> AsyncIterator[None]:
-        async for _ in counting.count(stream, parse_delivery_result):
+        async for _ in counting.count(stream, parse_delivery_result, results):
             yield None
 
 
-async def admitted(holes: HoleGuard, events: Sequence[EventT]) -> dict[int, list[EventT]]:
-    """The events the hole guard lets through, by partition, each in offset order."""
-    by_partition: dict[int, list[EventT]] = {}
-    for event in events:
-        if await holes.admit(event):
-            by_partition.setdefault(event.message.partition, []).append(event)
+async def admitted(holes: HoleGuard, messages: Sequence[Message]) -> dict[int, list[Message]]:
+    """The records the hole guard lets through, by partition, each in offset order."""
+    by_partition: dict[int, list[Message]] = {}
+    for message in messages:
+        if await holes.admit_message(message):
+            by_partition.setdefault(message.partition, []).append(message)
     return by_partition
 
 
-def delivered(events: list[EventT]) -> list[Delivered]:
-    return [
-        Delivered(e.key, e.value, Position(e.message.topic, e.message.partition, e.message.offset))
-        for e in events
-    ]
+def delivered(messages: list[Message]) -> list[Delivered]:
+    return [Delivered(m.key, m.value, Position(m.topic, m.partition, m.offset)) for m in messages]

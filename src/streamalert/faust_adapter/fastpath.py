@@ -21,13 +21,16 @@ faust-streaming fails loudly instead of running a stale copy.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import importlib
 import inspect
 from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
 from typing import Any, cast
 
 import faust
+from faust import StreamT
 from faust.transport import consumer as faust_consumer
 from faust.transport.drivers import aiokafka as faust_aiokafka
 from faust.types import TP
@@ -38,8 +41,11 @@ PATCHED: dict[str, str] = {
     "faust.transport.consumer.Consumer._drain_messages": "44a2500309e83c630493f6828af50166ec8d96a0b3e4fb2bab735f704ae93417",
     "faust.transport.consumer.Consumer.on_partitions_revoked": "d04b7ae72c6fc206924a2879d6c90dd383f3e8ba6f4b10a19ca99a921eb8f4db",
     "faust.transport.consumer.Consumer.ack": "5fcf41cf45153475de3790dc56fec1b83335956dc8b3bf7ff6bbb2b57627f03f",
-    "faust.streams.Stream.take_events": "607d48aead118ba8ea868718a0df87de1c5fcecd10ec542c659b448796728e08",
+    "faust.transport.drivers.aiokafka.Consumer._to_message": "7c24f6511b2fcef7cbfe73526e78de033bfe0df211f1fd30509d699c9deb6ce4",
     "faust.types.tuples.Message.ack": "4751b72c4ed84153a7b6c14fdfe41cc92e477b38a6c6089cb785532ef5771688",
+    "faust.topics.Topic.__aiter__": "838623ae001ec5d1cc42e4a0be92e3485144bc6ce5d3b15aca785f605ffe2dd1",
+    "faust.stores.rocksdb.Store._set": "4227e561e288d9413bf663a3a67940fd4976f5484e70e49445858ce4d400d26e",
+    "faust.tables.base.Collection._on_changelog_sent": "60122c86a120d82cffa95da4c22323e12d67fa82f3112f08ac7f8edde7c47826",
 }
 
 
@@ -76,9 +82,58 @@ def check_faust() -> None:
 RevokeListener = Callable[[set[TP]], None]
 
 
+class DirectBatches:
+    """The records of one diverted topic, handed to its agent in batches, without events.
+
+    Bounded: when `max_buffered` records wait, the fetch loop waits too (as a full stream
+    buffer makes it wait). A batch is what has arrived when the first record has waited
+    `window` seconds, or `max_batch` records, whichever comes first."""
+
+    def __init__(self, max_batch: int, window: float, max_buffered: int) -> None:
+        self.max_batch = max_batch
+        self.window = window
+        self.max_buffered = max_buffered
+        self._records: list[Any] = []
+        self._arrived = asyncio.Event()
+        self._full = asyncio.Event()
+        self._room = asyncio.Event()
+        self._room.set()
+
+    def offer(self, message: Any) -> bool:
+        """Take `message` now, or False when full (then await `room` and offer again)."""
+        records = self._records
+        if len(records) >= self.max_buffered:
+            self._room.clear()
+            return False
+        records.append(message)
+        if len(records) == 1:
+            self._arrived.set()
+        elif len(records) >= self.max_batch:
+            self._full.set()
+        return True
+
+    async def room(self) -> None:
+        await self._room.wait()
+
+    async def take(self) -> list[Any]:
+        await self._arrived.wait()
+        if len(self._records) < self.max_batch:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._full.wait(), self.window)
+        batch = self._records[: self.max_batch]
+        del self._records[: self.max_batch]
+        if not self._records:
+            self._arrived.clear()
+        if len(self._records) < self.max_batch:
+            self._full.clear()
+        self._room.set()
+        return batch
+
+
 class FastDrainConsumer(faust_aiokafka.Consumer):
     # Set per app by `install` (a subclass each), since Faust creates the consumer lazily.
     revoke_listeners: list[RevokeListener] = []
+    diverted: dict[str, DirectBatches] = {}
 
     async def on_partitions_revoked(self, revoked: set[TP]) -> None:
         # Before Faust drops the revoked partitions' acks: nothing may be acked for them after.
@@ -101,6 +156,7 @@ class FastDrainConsumer(faust_aiokafka.Consumer):
         commit_every = self._commit_every
         acks_enabled_for = self.app.topics.acks_enabled_for
         flow_suspended = self.suspend_flow.is_set  # streamalert
+        diverted = self.diverted.get  # streamalert
 
         yield_every = 100
         num_since_yield = 0
@@ -130,8 +186,13 @@ class FastDrainConsumer(faust_aiokafka.Consumer):
                                 if self._n_acked >= commit_every:
                                     self._n_acked = 0
                                     await self.commit()
-                            # streamalert: direct while the flow is active.
-                            if flow_suspended():
+                            # streamalert: diverted topics bypass the conductor; the others
+                            # are delivered directly while the flow is active.
+                            batches = diverted(tp.topic)
+                            if batches is not None:
+                                while not batches.offer(message):
+                                    await batches.room()
+                            elif flow_suspended():
                                 await self.wait_first(callback(message), self.suspend_flow.wait())
                             else:
                                 await _deliver(callback, message)
@@ -168,14 +229,33 @@ async def _deliver(callback: Callable[[Any], Any], message: Any) -> None:
         # path drops it; HoleGuard reads it again.
 
 
-def install(app: faust.App) -> list[RevokeListener]:
-    """Make `app` create a `FastDrainConsumer`; call before the app starts.
+@dataclass
+class FastPath:
+    """What `install` gives the agents of one app."""
 
-    Returns the list of revoke listeners: each is called with the revoked partitions at a
-    revoke, before Faust forgets their acknowledgements."""
+    revoke_listeners: list[RevokeListener]
+    diverted: dict[str, DirectBatches]
+
+    def divert(self, topic: str, max_batch: int, window: float, max_buffered: int) -> DirectBatches:
+        """Records of `topic` go to the returned batches instead of the conductor and streams.
+
+        The agent of `topic` must still `subscribe` its stream, so that Faust subscribes to the
+        topic and tracks its acknowledgements."""
+        batches = self.diverted[topic] = DirectBatches(max_batch, window, max_buffered)
+        return batches
+
+
+def subscribe(stream: StreamT[Any]) -> None:
+    """Have Faust subscribe to `stream`'s topic without reading from the stream."""
+    aiter(stream.channel)  # Topic.__aiter__ adds the topic to the conductor's subscriptions
+
+
+def install(app: faust.App) -> FastPath:
+    """Make `app` create a `FastDrainConsumer`; call before the app starts."""
     check_faust()
-    listeners: list[RevokeListener] = []
+    fast = FastPath(revoke_listeners=[], diverted={})
+    attributes = {"revoke_listeners": fast.revoke_listeners, "diverted": fast.diverted}
     # Transport.Consumer is a class attribute Faust reads when it creates the consumer.
-    consumer_class = type("FastDrainConsumer", (FastDrainConsumer,), {"revoke_listeners": listeners})
+    consumer_class = type("FastDrainConsumer", (FastDrainConsumer,), attributes)
     app.transport.Consumer = consumer_class  # type: ignore[misc]
-    return listeners
+    return fast

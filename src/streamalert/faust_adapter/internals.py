@@ -29,7 +29,7 @@ log = logging.getLogger(__name__)
 
 
 @contextmanager
-def attributed_to(event: EventT) -> Iterator[None]:
+def attributed_to(event: EventT | Any) -> Iterator[None]:
     """Within the block, table writes belong to `event`'s partition."""
     token = faust_streams._current_event.set(weakref.ref(event))
     try:
@@ -74,7 +74,10 @@ class HoleGuard:
 
     async def admit(self, event: EventT) -> bool:
         """False when `event` must be dropped: it will be read again, in order."""
-        message = event.message
+        return await self.admit_message(event.message)
+
+    async def admit_message(self, message: Any) -> bool:
+        """`admit` for a record Faust delivered without an event (faust_adapter.fastpath)."""
         tp, offset = message.tp, message.offset
         rewinding = self._rewinding.get(tp)
         if rewinding is not None:
