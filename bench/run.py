@@ -1073,7 +1073,12 @@ async def delete_topics(run: Run) -> None:
     await admin.start()
     try:
         names = [t["topic"] for t in await admin.describe_topics(None)]
-        doomed = [n for n in names if any(n.startswith(prefix) for prefix in run.prefixes)]
+        # Quix Streams names its changelogs `changelog__<group>--…`: the group starts with a prefix.
+        doomed = [
+            n
+            for n in names
+            if any(n.startswith(prefix) or n.startswith(f"changelog__{prefix}") for prefix in run.prefixes)
+        ]
         if doomed:
             with contextlib.suppress(Exception):
                 await admin.delete_topics(doomed)
