@@ -17,6 +17,7 @@ from streamalert.auth import TokenStore
 from streamalert.evaluation.view import AlertStateView
 from streamalert.faust_adapter.counting import register_counting
 from streamalert.faust_adapter.evaluation import register_evaluation
+from streamalert.faust_adapter.fastpath import install as install_fast_path
 from streamalert.faust_adapter.internals import consumer_lag, partitions_recovered
 from streamalert.faust_adapter.notify import register_notifier
 from streamalert.kafka_config import client_options, faust_options
@@ -107,6 +108,7 @@ def build(settings: Settings | None = None) -> StreamAlert:
     """Create the app, its topics and every agent, service and route."""
     settings = settings or get_settings()
     app = create_faust_app(settings)
+    revoke_listeners = install_fast_path(app)
     topics = Topics(
         pipeline_events=raw_topic(app, "pipeline-events", settings),
         delivery_results=raw_topic(app, "delivery-results", settings),
@@ -136,7 +138,7 @@ def build(settings: Settings | None = None) -> StreamAlert:
     )
 
     # Each part gets the pieces it needs, not the whole wiring.
-    register_counting(app, topics, wiring.counts, kafka, settings.partitions)
+    register_counting(app, topics, wiring.counts, kafka, settings.partitions, revoke_listeners)
     register_evaluation(app, topics, wiring.counts, alert_states, config_view, kafka, settings)
     register_notifier(
         app,

@@ -23,6 +23,11 @@ REGISTRY = CollectorRegistry()
 RECORDS_IN = Counter(
     "streamalert_records_total", "Input records read, by topic.", ["topic"], registry=REGISTRY
 )
+CHANGELOG_WRITES = Counter(
+    "streamalert_counts_changelog_writes_total",
+    "Records written to the counts changelog (one per changed subject per flush).",
+    registry=REGISTRY,
+)
 RECORDS_REJECTED = Counter(
     "streamalert_records_rejected_total",
     "Input records sent to the dead-letter topic, by topic.",

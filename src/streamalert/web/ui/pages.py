@@ -152,7 +152,11 @@ async def sign_in(request: web.Request) -> web.Response:
         return _page(
             "sign_in.html", status=403, title="Sign in", next=target, error="Sign in from this page."
         )
-    principal = request.app[TOKENS].authenticate(token) if token else None
+    tokens = request.app[TOKENS]
+    principal = tokens.authenticate(token) if token else None
+    if principal is None and token:
+        await tokens.sync()  # created a moment ago, on another host? (as the API does)
+        principal = tokens.authenticate(token)
     if principal is None:
         return _page(
             "sign_in.html", status=401, title="Sign in", next=target, error="Unknown or revoked token."
