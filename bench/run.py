@@ -16,6 +16,7 @@ import argparse
 import asyncio
 import contextlib
 import logging
+import os
 import shutil
 import statistics
 import sys
@@ -43,6 +44,7 @@ from bench.common import (
     end_offsets,
     machine,
     produce_partitioned,
+    quix_python,
     rate,
     say,
     scale_suffix,
@@ -74,6 +76,8 @@ class Run:
     profile_seconds: float
     keep_topics: bool
     command: str
+    contenders: set[str] = field(default_factory=lambda: set(CONTENDERS))
+    uvloop: bool = False
     run_id: str = field(default_factory=lambda: uuid.uuid4().hex[:8])
     prefixes: list[str] = field(default_factory=list)
 
@@ -147,6 +151,8 @@ class Timing:
             "steady_records_per_s": round(self.steady_records_per_s) if self.steady_records_per_s else None,
             "cpu_s": round(self.cpu_s, 2),
             "cpu_us_per_record": round(1e6 * self.cpu_s / self.records, 1) if self.records else None,
+            # What one core could count if nothing but CPU bound it (no commit or flush clock).
+            "events_per_cpu_s": round(self.records * events_per_record / self.cpu_s) if self.cpu_s else None,
             "peak_rss_mib": round(self.peak_rss_mib, 1),
             **self.extra,
         }
@@ -259,6 +265,23 @@ def faust_contender(run: Run, mode: str, topic: str, app_id: str) -> Proc:
     )
 
 
+def quix_contender(run: Run, topic: str, app_id: str, section: str) -> Proc:
+    """Contender (e): bench/contenders/quix_app.py on the Python of `.venv-quix` (made if missing)."""
+    python = quix_python(section)
+    return Proc(
+        "quix-streams",
+        [str(python), str(REPO / "bench" / "contenders" / "quix_app.py")],
+        {
+            "BENCH_APP_ID": app_id,
+            "BENCH_TOPIC": topic,
+            "BENCH_BOOTSTRAP": BOOTSTRAP,
+            "BENCH_DATA_DIR": str(run.work / app_id),
+            "BENCH_PROGRESS": str(run.work / f"{app_id}.progress"),
+        },
+        run.work / "logs" / f"{app_id}.log",
+    )
+
+
 async def time_plain(section: str, run: Run, topic: str, total: int) -> Timing:
     import subprocess
 
@@ -274,8 +297,12 @@ async def time_plain(section: str, run: Run, topic: str, total: int) -> Timing:
     )
     wall = time.monotonic() - began
     out = orjson.loads(result.stdout.strip().splitlines()[-1])
-    records, seconds = int(out["records"]), float(out["seconds"])
-    say(section, f"plain-aiokafka: {records:,} records in {seconds:.2f} s ({rate(records, seconds):,.0f}/s)")
+    records, seconds, cpu = int(out["records"]), float(out["seconds"]), float(out.get("cpu_s", 0.0))
+    say(
+        section,
+        f"plain-aiokafka: {records:,} records in {seconds:.2f} s ({rate(records, seconds):,.0f}/s); "
+        f"{1e6 * cpu / max(records, 1):.1f} µs CPU/record",
+    )
     return Timing(
         "plain-aiokafka",
         records,
@@ -283,7 +310,7 @@ async def time_plain(section: str, run: Run, topic: str, total: int) -> Timing:
         wall - seconds,
         seconds,
         records >= total,
-        0.0,
+        cpu,
         0.0,
         None,
         {"events": out["events"], "subjects": out["subjects"]},
@@ -294,13 +321,133 @@ async def dead_letters(prefix: str) -> int:
     return sum((await end_offsets(f"{prefix}.dead-letter")).values())
 
 
-async def table_writes(app_id: str, records: int) -> float:
-    """`counts` changelog records per input record: 1.0 means batching merged no writes."""
-    written = sum((await end_offsets(f"{app_id}-counts-changelog")).values())
-    return round(written / records, 3) if records else 0.0
+async def topic_names() -> list[str]:
+    admin = AIOKafkaAdminClient(bootstrap_servers=BOOTSTRAP)
+    await admin.start()
+    try:
+        return sorted(await admin.list_topics())
+    finally:
+        await admin.close()
+
+
+async def appended(topics: list[str], before: dict[str, int] | None = None) -> dict[str, int]:
+    """Records in each topic now (sum of its end offsets) minus `before` (what it held earlier)."""
+    before = before or {}
+    return {name: sum((await end_offsets(name)).values()) - before.get(name, 0) for name in topics}
+
+
+class Changelog:
+    """Records appended to a table's changelog topic(s) during one run: end offsets after the run
+    minus those before it (0 for a topic that did not exist yet). `match` picks the topics by name
+    from the broker's list (the admin client), so the name is checked, not assumed."""
+
+    def __init__(self, match: Callable[[str], bool], describe: str) -> None:
+        self.match, self.describe = match, describe
+        self.before: dict[str, int] = {}
+
+    async def start(self) -> None:
+        self.before = await appended([n for n in await topic_names() if self.match(n)])
+
+    async def per_record(self, records: int) -> dict[str, Any]:
+        topics = [n for n in await topic_names() if self.match(n)]
+        if not topics:
+            return {"changelog_topics": [], "changelog_error": f"no topic on the broker is {self.describe}"}
+        written = sum((await appended(topics, self.before)).values())
+        return {
+            "changelog_topics": topics,
+            "changelog_records": written,
+            "changelog_writes_per_record": round(written / records, 3) if records else None,
+        }
+
+
+def counts_changelog(app_id: str) -> Changelog:
+    """Faust names a table's changelog `<app_id>-<table>-changelog`: streamalert's `counts` table."""
+    name = f"{app_id}-counts-changelog"
+    return Changelog(lambda topic: topic == name, name)
+
+
+def quix_changelog(app_id: str) -> Changelog:
+    """Quix Streams names a store's changelog `changelog__<group>--<topic>--<store>`."""
+    prefix = f"changelog__{app_id}--"
+    return Changelog(lambda topic: topic.startswith(prefix), f"{prefix}*")
 
 
 # -- 1. throughput -----------------------------------------------------------------------------------
+
+CONTENDERS = {
+    "a": "streamalert worker (each of --stores)",
+    "b": "bare Faust agent",
+    "b2": "Faust agent, take_events",
+    "c": "Faust hopping table",
+    "e": "Quix Streams per-key count, RocksDB state (.venv-quix)",
+    "d": "plain aiokafka + orjson + dict",
+}
+
+
+async def time_streamalert(
+    run: Run, section: str, prefix: str, topic: str, records: int, store: str, loop: str | None = None
+) -> Timing:
+    """Contender (a) on `store`; with `loop` ("uvloop") Faust runs on that event loop: FAUST_LOOP is
+    in the worker's environment, so `import faust` installs it before any loop exists."""
+    tag = f"-{loop}" if loop else ""
+    app_id = f"{prefix}-a-{store}{tag}"
+    proc = streamalert_worker(
+        f"streamalert-{store}{tag}",
+        app_id,
+        prefix,
+        run.partitions,
+        STORES[store],
+        run.work / app_id,
+        run.work,
+    )
+    if loop:
+        proc.env["FAUST_LOOP"] = loop
+    before = await dead_letters(prefix)
+    changelog = counts_changelog(app_id)
+    await changelog.start()
+    loaded: list[bool] = []
+
+    async def note_loop(worker: Proc) -> None:
+        loaded.append(loop_loaded(worker.pid, "uvloop"))
+
+    timing = await time_group(section, proc, app_id, topic, records, run.max_seconds, note_loop)
+    timing.extra["dead_letters"] = await dead_letters(prefix) - before
+    timing.extra |= await changelog.per_record(timing.records)
+    timing.extra["event_loop"] = loop or "asyncio"
+    timing.extra["uvloop_loaded"] = bool(loaded and loaded[0])
+    if loop == "uvloop" and not timing.extra["uvloop_loaded"]:
+        say(section, f"{proc.name}: WARNING: uvloop is not loaded in the worker (pip install uvloop?)")
+    return timing
+
+
+def loop_loaded(pid: int, name: str) -> bool:
+    """Is a shared object of `name` mapped into process `pid` (Linux): evidence a loop is in use."""
+    try:
+        return name in Path(f"/proc/{pid}/maps").read_text()
+    except OSError:
+        return False
+
+
+async def time_faust_contenders(
+    run: Run, section: str, prefix: str, topic: str, records: int
+) -> dict[str, dict[str, Any]]:
+    """(b), (b2) and (c), those of them that --contenders names."""
+    timings: dict[str, dict[str, Any]] = {}
+    for key, letter, mode in (
+        ("b_faust_bare", "b", "bare"),
+        ("b2_faust_take_events", "b2", "take"),
+        ("c_faust_hopping", "c", "hopping"),
+    ):
+        if letter not in run.contenders:
+            continue
+        app_id = f"{prefix}-{mode}"
+        proc = faust_contender(run, mode, topic, app_id)
+        progress = Path(proc.env["BENCH_PROGRESS"])
+        # The hopping table runs at a few hundred records/s: its rate is steady well within a third.
+        cap = max(20.0, run.max_seconds / 3) if letter == "c" else run.max_seconds
+        timing = await time_group(section, proc, app_id, topic, records, cap, progress=progress)
+        timings[key] = timing.as_dict()
+    return timings
 
 
 async def throughput(run: Run) -> dict[str, Any]:
@@ -311,45 +458,67 @@ async def throughput(run: Run) -> dict[str, Any]:
     topic = f"{prefix}.pipeline-events"
     await make_topics(run, prefix)
     result["data"] = {"records": records, "subjects": subjects, "count_per_record": 1, "topic": topic}
+    result["contenders_run"] = sorted(run.contenders)
+    if "e" in run.contenders:
+        quix_python(section)  # make or update .venv-quix now, before anything is timed
     result["produce"] = await produce(
         section, topic, data.source_events(records, subjects, run.partitions, run.seed), records
     )
     timings: dict[str, dict[str, Any]] = {}
+    runs = (len(run.stores) + run.uvloop) * ("a" in run.contenders) + len(run.contenders - {"a"})
+    say(
+        section, f"{runs} contender runs, each capped at {run.max_seconds:.0f} s; then the pre-aggregated run"
+    )
 
-    for store in run.stores:
-        before = await dead_letters(prefix)
-        app_id = f"{prefix}-a-{store}"
-        proc = streamalert_worker(
-            f"streamalert-{store}", app_id, prefix, run.partitions, STORES[store], run.work / app_id, run.work
-        )
-        timing = await time_group(section, proc, app_id, topic, records, run.max_seconds)
-        timing.extra["dead_letters"] = await dead_letters(prefix) - before
-        timing.extra["table_writes_per_record"] = await table_writes(app_id, timing.records)
-        timings[f"a_streamalert_{store}"] = timing.as_dict()
+    if "a" in run.contenders:
+        for store in run.stores:
+            # a-uvloop on the first store only: a/a-uvloop is a ratio of one store, and the run stays short.
+            for loop in [None, *(["uvloop"] if run.uvloop and store == run.stores[0] else [])]:
+                timing = await time_streamalert(run, section, prefix, topic, records, store, loop)
+                timings[f"a_streamalert_{store}" + (f"_{loop}" if loop else "")] = timing.as_dict()
 
-    for key, mode in (
-        ("b_faust_bare", "bare"),
-        ("b2_faust_take_events", "take"),
-        ("c_faust_hopping", "hopping"),
-    ):
-        app_id = f"{prefix}-{mode}"
-        proc = faust_contender(run, mode, topic, app_id)
+    timings |= await time_faust_contenders(run, section, prefix, topic, records)
+
+    if "e" in run.contenders:
+        app_id = f"{prefix}-quix"
+        proc = quix_contender(run, topic, app_id, section)
+        changelog = quix_changelog(app_id)
+        await changelog.start()
         progress = Path(proc.env["BENCH_PROGRESS"])
         timing = await time_group(section, proc, app_id, topic, records, run.max_seconds, progress=progress)
-        timings[key] = timing.as_dict()
+        timing.extra |= await changelog.per_record(timing.records)
+        timings["e_quix_streams"] = timing.as_dict()
 
-    timings["d_plain_aiokafka"] = (await time_plain(section, run, topic, records)).as_dict()
+    if "d" in run.contenders:
+        timings["d_plain_aiokafka"] = (await time_plain(section, run, topic, records)).as_dict()
     result["contenders"] = timings
+    result["ratios"] = ratios(timings, run.stores)
 
     first = f"a_streamalert_{run.stores[0]}"
-    result["ratios"] = ratios(timings, run.stores)
-    a = timings[first]["records_per_s"]
-    result["targets"] = {
-        "a >= 0.8 x b": a >= 0.8 * timings["b_faust_bare"]["records_per_s"],
-        "a >= 10 x c": a >= 10 * timings["c_faust_hopping"]["records_per_s"],
-    }
+    if first in timings:
+        a = timings[first]["records_per_s"]
+        targets = {"a >= 0.8 x b": ("b_faust_bare", 0.8), "a >= 10 x c": ("c_faust_hopping", 10)}
+        result["targets"] = {
+            label: a >= factor * timings[other]["records_per_s"]
+            for label, (other, factor) in targets.items()
+            if other in timings
+        }
+        result["pre_aggregated"] = await pre_aggregated(run, section, subjects)
+        if run.profile_seconds > 0:
+            result["profile"] = await profile_counting(run, prefix, topic, records)
+        say(section, "in-process breakdown of the counting path's own code")
+        # A batch holds what arrives within the agent's window at the measured rate (at most BATCH_SIZE).
+        batch_size, batch_window, where = counting_batch()
+        batch = min(batch_size, max(1, round(timings[first]["records_per_s"] * batch_window)))
+        result["in_process_breakdown"] = await asyncio.to_thread(
+            breakdown, subjects=subjects, batch=batch, seed=run.seed
+        )
+        result["counting_agent"] = {"batch_size": batch_size, "batch_window_s": batch_window, "module": where}
+    return result
 
-    # Pre-aggregated records: each carries count = 100.
+
+async def pre_aggregated(run: Run, section: str, subjects: int) -> dict[str, Any]:
+    """Contender (a) (and (d)) on records that each carry count = 100: events counted per second."""
     agg_records = run.scaled(200_000, 1000)
     agg_prefix = run.prefix("agg")
     agg_topic = f"{agg_prefix}.pipeline-events"
@@ -364,33 +533,14 @@ async def throughput(run: Run) -> dict[str, Any]:
         ),
     }
     for store in run.stores:
-        app_id = f"{agg_prefix}-a-{store}"
-        proc = streamalert_worker(
-            f"streamalert-{store}-agg",
-            app_id,
-            agg_prefix,
-            run.partitions,
-            STORES[store],
-            run.work / app_id,
-            run.work,
-        )
-        timing = await time_group(section, proc, app_id, agg_topic, agg_records, run.max_seconds)
+        timing = await time_streamalert(run, section, agg_prefix, agg_topic, agg_records, store)
         aggregated[f"a_streamalert_{store}"] = timing.as_dict(events_per_record=100)
-    aggregated["d_plain_aiokafka"] = (await time_plain(section, run, agg_topic, agg_records)).as_dict(100)
-    aggregated["target_1M_events_per_s"] = aggregated[first]["events_per_s"] >= 1_000_000
-    result["pre_aggregated"] = aggregated
-
-    if run.profile_seconds > 0:
-        result["profile"] = await profile_counting(run, prefix, topic, records)
-    say(section, "in-process breakdown of the counting path's own code")
-    # A batch holds what arrives within the agent's window at the measured rate (at most BATCH_SIZE).
-    batch_size, batch_window, where = counting_batch()
-    batch = min(batch_size, max(1, round(timings[first]["records_per_s"] * batch_window)))
-    result["in_process_breakdown"] = await asyncio.to_thread(
-        breakdown, subjects=subjects, batch=batch, seed=run.seed
-    )
-    result["counting_agent"] = {"batch_size": batch_size, "batch_window_s": batch_window, "module": where}
-    return result
+        say(section, f"{timing.name}: {aggregated[f'a_streamalert_{store}']['events_per_s']:,} events/s")
+    if "d" in run.contenders:
+        aggregated["d_plain_aiokafka"] = (await time_plain(section, run, agg_topic, agg_records)).as_dict(100)
+    first = aggregated[f"a_streamalert_{run.stores[0]}"]
+    aggregated["target_1M_events_per_s"] = first["events_per_s"] >= 1_000_000
+    return aggregated
 
 
 def counting_batch() -> tuple[int, float, str | None]:
@@ -408,21 +558,31 @@ def counting_batch() -> tuple[int, float, str | None]:
     return 5000, 0.05, None
 
 
+RATIO_BASELINES = (
+    ("b_faust_bare", "b"),
+    ("b2_faust_take_events", "b2"),
+    ("c_faust_hopping", "c"),
+    ("d_plain_aiokafka", "d"),
+    ("e_quix_streams", "e"),
+)
+
+
 def ratios(timings: dict[str, dict[str, Any]], stores: list[str]) -> dict[str, Any]:
+    """a/x for every other contender x that ran, by records/s and by CPU per record (x's µs over
+    a's: steadier on a busy machine); a/a-uvloop: above 1, uvloop is slower."""
     out: dict[str, Any] = {}
     for store in stores:
-        a = timings[f"a_streamalert_{store}"]
-        for other, label in (
-            ("b_faust_bare", "b"),
-            ("b2_faust_take_events", "b2"),
-            ("c_faust_hopping", "c"),
-            ("d_plain_aiokafka", "d"),
-        ):
-            b = timings[other]
+        a = timings.get(f"a_streamalert_{store}")
+        if a is None:
+            continue
+        others = [*RATIO_BASELINES, (f"a_streamalert_{store}_uvloop", "a-uvloop")]
+        for other, label in others:
+            b = timings.get(other)
+            if b is None:
+                continue
             if b["records_per_s"]:
                 out[f"a_{store}/{label}"] = round(a["records_per_s"] / b["records_per_s"], 3)
             if a.get("cpu_us_per_record") and b.get("cpu_us_per_record"):
-                # The same ratio from CPU time per record: steadier on a busy machine.
                 out[f"a_{store}/{label} by CPU"] = round(b["cpu_us_per_record"] / a["cpu_us_per_record"], 3)
     return out
 
@@ -915,7 +1075,12 @@ async def delete_topics(run: Run) -> None:
     await admin.start()
     try:
         names = [t["topic"] for t in await admin.describe_topics(None)]
-        doomed = [n for n in names if any(n.startswith(prefix) for prefix in run.prefixes)]
+        # Quix Streams names its changelogs `changelog__<group>--…`: the group starts with a prefix.
+        doomed = [
+            n
+            for n in names
+            if any(n.startswith(prefix) or n.startswith(f"changelog__{prefix}") for prefix in run.prefixes)
+        ]
         if doomed:
             with contextlib.suppress(Exception):
                 await admin.delete_topics(doomed)
@@ -952,34 +1117,68 @@ async def main_async(names: list[str], run: Run) -> int:
 
 
 def markdown_throughput(results: dict[str, dict[str, Any]]) -> list[str]:
-    lines: list[str] = []
     tp = results["throughput"]
-    lines += [
+    lines = [
         f"### Throughput ({tp['data']['records']:,} records, {tp['data']['subjects']:,} subjects, "
         f"{tp['partitions']} partitions)",
         "",
-        "| contender | records | s | records/s | steady records/s | µs CPU/record | start-up s |",
-        "|---|---|---|---|---|---|---|",
+        "| contender | records | s | records/s | steady records/s | µs CPU/record | changelog writes/record "
+        "| start-up s |",
+        "|---|---|---|---|---|---|---|---|",
     ]
     for name, t in tp["contenders"].items():
         done = "" if t["completed"] else " (capped)"
         lines.append(
             f"| {name} | {t['records']:,}{done} | {t['seconds']} | {t['records_per_s']:,} | "
-            f"{t['steady_records_per_s'] or ''} | {t['cpu_us_per_record'] or ''} | {t['startup_s']} |"
+            f"{t['steady_records_per_s'] or ''} | {t['cpu_us_per_record'] or ''} | "
+            f"{t.get('changelog_writes_per_record', '')} | {t['startup_s']} |"
         )
-    lines += ["", "Ratios: " + ", ".join(f"{k} = {v}" for k, v in tp["ratios"].items()), ""]
-    lines += ["Targets: " + ", ".join(f"{k}: {'met' if v else 'NOT met'}" for k, v in tp["targets"].items())]
-    agg = tp["pre_aggregated"]
-    lines += ["", "Pre-aggregated (count = 100):", ""]
-    for name, t in agg.items():
-        if isinstance(t, dict) and "events_per_s" in t:
-            lines.append(f"- {name}: {t['records_per_s']:,} records/s = {t['events_per_s']:,} events/s")
-    lines.append(f"- target ≥ 1,000,000 events/s: {'met' if agg['target_1M_events_per_s'] else 'NOT met'}")
-    if "profile" in tp and "self" in tp["profile"]:
+    lines += ["", *markdown_ratios(tp["ratios"]), ""]
+    if tp.get("targets"):
+        lines += [
+            "Targets: " + ", ".join(f"{k}: {'met' if v else 'NOT met'}" for k, v in tp["targets"].items())
+        ]
+    if "pre_aggregated" in tp:
+        agg = tp["pre_aggregated"]
+        lines += ["", "Pre-aggregated (count = 100):", ""]
+        for name, t in agg.items():
+            if isinstance(t, dict) and "events_per_s" in t:
+                per_cpu = (
+                    f" ({t['events_per_cpu_s']:,} events per CPU-second)" if t.get("events_per_cpu_s") else ""
+                )
+                lines.append(
+                    f"- {name}: {t['records_per_s']:,} records/s = {t['events_per_s']:,} events/s{per_cpu}"
+                )
+        lines.append(
+            f"- target ≥ 1,000,000 events/s: {'met' if agg['target_1M_events_per_s'] else 'NOT met'}"
+        )
+    if "profile" in tp and "self_by_package" in tp["profile"]:
         lines += ["", "Profile of the counting worker (self time by package):", ""]
         lines += [f"- {p['name']}: {100 * p['share']:.1f}%" for p in tp["profile"]["self_by_package"]]
     lines.append("")
     return lines
+
+
+def markdown_ratios(ratios: dict[str, Any]) -> list[str]:
+    """One row per (a) store, one column per baseline: records/s ratio (CPU-per-record ratio)."""
+    rows: dict[str, dict[str, str]] = {}
+    for key, value in ratios.items():
+        if key.endswith(" by CPU"):
+            continue
+        a, other = key.split("/", 1)
+        by_cpu = ratios.get(f"{key} by CPU")
+        rows.setdefault(a, {})[other] = f"{value}" + (f" ({by_cpu})" if by_cpu is not None else "")
+    columns = [label for _, label in RATIO_BASELINES] + ["a-uvloop"]
+    columns = [c for c in columns if any(c in row for row in rows.values())]
+    if not rows:
+        return ["Ratios: none (contender a did not run)"]
+    return [
+        "Ratios a/x by records/s (by CPU per record: x's µs / a's µs):",
+        "",
+        "| a | " + " | ".join(f"a/{c}" for c in columns) + " |",
+        "|---|" + "---|" * len(columns),
+        *(f"| {a} | " + " | ".join(row.get(c, "") for c in columns) + " |" for a, row in rows.items()),
+    ]
 
 
 def markdown_memory(results: dict[str, dict[str, Any]]) -> list[str]:
@@ -1094,24 +1293,42 @@ def main(argv: list[str] | None = None) -> int:
         "--max-seconds",
         type=float,
         default=None,
-        help="cap on each throughput contender (default 90 x scale, at least 20)",
+        help="cap on each throughput contender (default 60 x scale, at least 20; (c) gets a third)",
     )
     parser.add_argument("--partitions", type=int, default=PARTITIONS, help="partitions of every topic")
     parser.add_argument("--profile-seconds", type=float, default=30, help="py-spy sampling of (a); 0: off")
     parser.add_argument("--keep-topics", action="store_true", help="leave the run's topics on the broker")
+    parser.add_argument(
+        "--contenders",
+        default=",".join(CONTENDERS),
+        help="throughput contenders to run: "
+        + "; ".join(f"{k}: {v}" for k, v in CONTENDERS.items())
+        + " (default all)",
+    )
+    parser.add_argument(
+        "--uvloop",
+        action="store_true",
+        default=os.environ.get("BENCH_UVLOOP", "") not in ("", "0"),
+        help="also run (a) on its first store with FAUST_LOOP=uvloop, for a/a-uvloop (or BENCH_UVLOOP=1)",
+    )
     args = parser.parse_args(argv)
     stores = [s.strip() for s in args.stores.split(",") if s.strip()]
     unknown = [s for s in stores if s not in STORES]
     if unknown or not stores:
         parser.error(f"--stores takes {', '.join(STORES)}")
+    contenders = {c.strip() for c in args.contenders.split(",") if c.strip()}
+    if contenders - set(CONTENDERS):
+        parser.error(f"--contenders takes {', '.join(CONTENDERS)}")
     run = Run(
         scale=args.scale,
         seed=args.seed,
         stores=stores,
-        max_seconds=args.max_seconds or max(20.0, 90 * args.scale),
+        max_seconds=args.max_seconds or max(20.0, 60 * args.scale),
         partitions=args.partitions,
         profile_seconds=args.profile_seconds,
         keep_topics=args.keep_topics,
+        contenders=contenders,
+        uvloop=args.uvloop,
         command="python -m bench.run " + " ".join(argv if argv is not None else sys.argv[1:]),
     )
     names = IN_ALL if args.benchmark == "all" else [args.benchmark]
