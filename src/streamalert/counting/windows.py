@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from functools import lru_cache
 
 from streamalert.kinds import Baseline
 
@@ -53,6 +54,7 @@ def retention_start(now: datetime) -> datetime:
     return floor_hour(now) - RETENTION
 
 
+@lru_cache(maxsize=8)  # called per record with the batch's `now`
 def accepted_time_range(now: datetime) -> tuple[datetime, datetime]:
     """Event times an input record may carry: from the retention start (H - 15 days) to 5
     minutes ahead."""

@@ -6,6 +6,7 @@ import base64
 import hashlib
 from dataclasses import dataclass
 from datetime import datetime
+from functools import lru_cache
 from typing import Literal, TypeVar
 
 import orjson
@@ -102,6 +103,7 @@ MISROUTED_FIX = (
 )
 
 
+@lru_cache(maxsize=65_536)  # per record, on keys that repeat; murmur2 in Python costs ~2 µs
 def home_partition(key: bytes, partitions: int) -> int:
     """The partition the Java client's default partitioner gives `key` (also aiokafka's and Faust's):
     where the subject's counts live."""
